@@ -1,0 +1,92 @@
+import postgresArray from 'postgres-array'
+import { decimalFromText, integerFromText, type JsonValue } from './json-values.js'
+
+type TextParser = (text: string) => JsonValue
+
+/**
+ * PostgreSQL sends every value as text; these parsers turn that text into the JSON our
+ * users expect, by type OID. Types not listed stay text (uuid, varchar, enums, time).
+ */
+const SCALARS: Record<number, TextParser> = {
+  16: (text) => text === 't', // bool
+  17: byteaToBase64, // bytea
+  20: integerFromText, // int8, also COUNT(*)
+  21: Number, // int2
+  23: Number, // int4
+  26: Number, // oid
+  114: (text) => JSON.parse(text) as JsonValue, // json
+  3802: (text) => JSON.parse(text) as JsonValue, // jsonb
+  700: floatFromText, // float4
+  701: floatFromText, // float8
+  1700: decimalFromText, // numeric
+  1082: (text) => text, // date: never through a Date, which would shift it by a time zone
+  1114: timestampToIso, // timestamp without time zone
+  1184: timestamptzToUtcIso // timestamptz
+}
+
+/** Array type OID to its element type OID. */
+const ARRAYS: Record<number, number> = {
+  1000: 16,
+  1001: 17,
+  1016: 20,
+  1005: 21,
+  1007: 23,
+  1028: 26,
+  199: 114,
+  3807: 3802,
+  1021: 700,
+  1022: 701,
+  1231: 1700,
+  1182: 1082,
+  1115: 1114,
+  1185: 1184
+}
+
+/** A node-postgres `types` object mapping every column to its JSON value. */
+export const pgJsonTypes = {
+  getTypeParser (oid: number, format?: string): TextParser {
+    if (format === 'binary') return (text) => text
+    const scalar = SCALARS[oid]
+    if (scalar !== undefined) return scalar
+
+    const element = ARRAYS[oid]
+    const elementParser = element === undefined ? undefined : SCALARS[element]
+    if (elementParser !== undefined) {
+      return (text) => postgresArray.parse(text, elementParser) as JsonValue
+    }
+    return (text) => text
+  }
+}
+
+function floatFromText (text: string): number | string {
+  const value = Number(text)
+  return Number.isFinite(value) ? value : text
+}
+
+function byteaToBase64 (text: string): string {
+  // PostgreSQL's default bytea_output is hex: "\x" then two digits per byte.
+  if (text.startsWith('\\x')) return Buffer.from(text.slice(2), 'hex').toString('base64')
+  return Buffer.from(text, 'latin1').toString('base64')
+}
+
+function timestampToIso (text: string): string {
+  return /^\d{4}-\d\d-\d\d \d/.test(text) ? text.replace(' ', 'T') : text
+}
+
+/**
+ * Writes a timestamptz in UTC with a "Z", whatever the session's time zone, keeping
+ * every fractional digit (a Date would cut microseconds).
+ */
+export function timestamptzToUtcIso (text: string): string {
+  const match = /^(\d{4,})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(\.\d+)?([+-])(\d\d)(?::?(\d\d))?(?::?(\d\d))?$/
+    .exec(text)
+  if (match === null) return text // infinity, BC dates: keep PostgreSQL's own words
+
+  const [, y, mo, d, h, mi, s, fraction = '', sign, oh, om = '0', os = '0'] = match
+  const offsetSeconds = (sign === '-' ? -1 : 1) * (Number(oh) * 3600 + Number(om) * 60 +
+    Number(os))
+  const localMs = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi),
+    Number(s))
+  const utc = new Date(localMs - offsetSeconds * 1000).toISOString().slice(0, 19)
+  return `${utc}${fraction}Z`
+}

@@ -1,0 +1,163 @@
+import pg from 'pg'
+import Cursor from 'pg-cursor'
+import { SourceConnectError, SourceQueryError } from '../errors.js'
+import { DeadlineError, withDeadline } from '../deadline.js'
+import { integerFromText, uniqueColumnNames, type JsonRow, type JsonValue } from
+  '../metrics/json-values.js'
+import { pgJsonTypes } from '../metrics/pg-values.js'
+import { describeUrl, redactUrl, type QueryRows, type Source, type SourceOptions,
+  type SourceTarget } from './source.js'
+
+/** Connections a brand may hold at once: its three default counts run side by side. */
+const POOL_SIZE = 3
+/** Idle connections close after this, so a daily refresh does not pin database slots. */
+const IDLE_MS = 30_000
+/** SQLSTATE classes that mean the SQL is wrong, so retrying cannot help. */
+const PERMANENT_SQLSTATE = /^(42|22|25|0A|2B|44)/
+
+/** A PostgreSQL brand database through node-postgres, as a small reusable pool. */
+export class PostgresSource implements Source {
+  readonly target: SourceTarget
+  readonly #pool: pg.Pool
+  readonly #url: string
+  readonly #options: SourceOptions
+
+  constructor (url: string, options: SourceOptions) {
+    this.target = describeUrl(url, 'postgres')
+    this.#url = url
+    this.#options = options
+    this.#pool = new pg.Pool({
+      connectionString: url,
+      max: POOL_SIZE,
+      idleTimeoutMillis: IDLE_MS,
+      allowExitOnIdle: true,
+      connectionTimeoutMillis: options.connectTimeoutMs,
+      statement_timeout: options.queryTimeoutMs,
+      idle_in_transaction_session_timeout: options.queryTimeoutMs + 5000,
+      application_name: 'metrics-cache',
+      types: pgJsonTypes
+    })
+    // An idle connection the server drops must not crash the process; the pool
+    // discards it and the next checkout connects anew.
+    this.#pool.on('error', () => {})
+  }
+
+  async countRows (table: string): Promise<number | string> {
+    const sql = `SELECT COUNT(*)::text AS count FROM ${quoteIdent(table)}`
+    const rows = await this.#withClient(async (client) => {
+      const result = await client.query<{ count: string }>({ text: sql, types: textTypes })
+      return result.rows
+    })
+    return integerFromText(rows[0]?.count ?? '0')
+  }
+
+  async hasTable (table: string): Promise<boolean> {
+    return await this.#withClient(async (client) => {
+      const result = await client.query<{ found: boolean }>(
+        'SELECT to_regclass($1) IS NOT NULL AS found', [quoteIdent(table)])
+      return result.rows[0]?.found === true
+    })
+  }
+
+  async runReadOnly (sql: string, maxRows: number): Promise<QueryRows> {
+    return await this.#withClient(async (client) => {
+      // A failure anywhere destroys the connection (see #withClient), which also ends
+      // the transaction; only the success path needs to close it.
+      await client.query('BEGIN READ ONLY')
+      const rows = await readRows(client, sql, maxRows)
+      await client.query('ROLLBACK')
+      return rows
+    })
+  }
+
+  async ping (): Promise<void> {
+    await this.#withClient(async (client) => { await client.query('SELECT 1') })
+  }
+
+  async close (): Promise<void> {
+    await withDeadline(this.#pool.end(), this.#options.connectTimeoutMs, 'closing the pool')
+      .catch(() => {})
+  }
+
+  /**
+   * Checks a connection out for `work` under one deadline, and destroys it rather than
+   * returning it to the pool when anything went wrong, so no half-done session lingers.
+   */
+  async #withClient<T> (work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient
+    try {
+      client = await this.#pool.connect()
+    } catch (error) {
+      throw new SourceConnectError(`Cannot connect to PostgreSQL at ${this.target.host}: ` +
+        this.#safeMessage(error), { cause: error })
+    }
+
+    const deadline = this.#options.queryTimeoutMs + 2000
+    try {
+      const result = await withDeadline(work(client), deadline, 'the query',
+        () => { client.release(true) })
+      client.release()
+      return result
+    } catch (error) {
+      if (!(error instanceof DeadlineError)) client.release(true)
+      throw this.#queryError(error)
+    }
+  }
+
+  #queryError (error: unknown): SourceQueryError {
+    const code = (error as { code?: unknown }).code
+    const sqlstate = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined
+    const isTimeout = error instanceof DeadlineError || sqlstate === '57014'
+    const message = isTimeout
+      ? `The query did not finish within ${this.#options.queryTimeoutMs} ms ` +
+        '(METRICS_QUERY_TIMEOUT_MS).'
+      : `The query failed: ${this.#safeMessage(error)}` +
+        (sqlstate === undefined ? '' : ` (SQLSTATE ${sqlstate})`)
+    return new SourceQueryError(message, {
+      cause: error,
+      isTimeout,
+      isRetryable: sqlstate === undefined || !PERMANENT_SQLSTATE.test(sqlstate)
+    })
+  }
+
+  #safeMessage (error: unknown): string {
+    const message = error instanceof Error ? error.message : String(error)
+    return redactUrl(message || 'unknown error', this.#url)
+  }
+}
+
+/** Reads at most `maxRows` + 1 rows through a cursor, so a huge result is never loaded. */
+async function readRows (client: pg.PoolClient, sql: string, maxRows: number):
+Promise<QueryRows> {
+  const cursor = client.query(new Cursor(sql, [], { rowMode: 'array', types: pgJsonTypes }))
+  try {
+    const { rows, fields } = await new Promise<{ rows: JsonValue[][], fields: pg.FieldDef[] }>(
+      (resolve, reject) => {
+        cursor.read(maxRows + 1, (error, rows, result) => {
+          if (error !== undefined && error !== null) reject(error)
+          else resolve({ rows: rows as JsonValue[][], fields: result?.fields ?? [] })
+        })
+      })
+    const names = uniqueColumnNames(fields.map((field) => field.name))
+    return {
+      rows: rows.slice(0, maxRows).map((values) => toRow(names, values)),
+      truncated: rows.length > maxRows
+    }
+  } finally {
+    await cursor.close()
+  }
+}
+
+function toRow (names: string[], values: JsonValue[]): JsonRow {
+  const row: JsonRow = {}
+  names.forEach((name, i) => { row[name] = values[i] ?? null })
+  return row
+}
+
+/** Quotes a table name, with an optional schema, as a PostgreSQL identifier. */
+function quoteIdent (name: string): string {
+  return name.split('.').map((part) => `"${part.replace(/"/g, '""')}"`).join('.')
+}
+
+/** Counts are cast to text in SQL and parsed by us; keep pg from parsing anything. */
+const textTypes = { getTypeParser: () => (text: string) => text }
