@@ -1,0 +1,103 @@
+import { Redis } from 'ioredis'
+import { StoreError } from '../errors.js'
+import type { CacheStore, MetricsWrite } from './store.js'
+
+const UNLOCK_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`
+
+export interface RedisStoreOptions {
+  /** Deadline of one command, connecting included. @default 5000 */
+  commandTimeoutMs?: number
+}
+
+/**
+ * The cache store over Redis's own protocol (ioredis), for `redis://` and `rediss://`
+ * URLs. It reconnects by itself, so a Redis that comes back needs no restart of ours.
+ */
+export class RedisStore implements CacheStore {
+  readonly kind = 'redis'
+  readonly #redis: Redis
+  readonly #where: string
+
+  constructor (url: string, options: RedisStoreOptions = {}) {
+    const timeout = options.commandTimeoutMs ?? 5000
+    const parsed = new URL(url)
+    this.#where = `${parsed.hostname}:${parsed.port || '6379'}`
+    this.#redis = new Redis(url, {
+      connectTimeout: timeout,
+      commandTimeout: timeout,
+      maxRetriesPerRequest: 1,
+      lazyConnect: true,
+      // Keep trying to reconnect, never more than 2 s apart, for as long as we run.
+      retryStrategy: (times) => Math.min(times * 200, 2000),
+      ...(parsed.protocol === 'rediss:' ? { tls: {} } : {})
+    })
+    // Errors surface on each command; without a listener ioredis would print them.
+    this.#redis.on('error', () => {})
+  }
+
+  async writeMetrics (write: MetricsWrite): Promise<void> {
+    const { keys } = write
+    const replies = await this.#run('write metrics', async () => await this.#redis.multi()
+      .copy(keys.metrics, keys.old, 'REPLACE')
+      .expire(keys.old, write.preserveOldSeconds)
+      .set(keys.metrics, write.metrics, 'EX', write.ttlSeconds)
+      .set(keys.status, write.status)
+      .exec())
+    const failed = replies?.find(([error]) => error !== null)
+    if (replies === null || failed !== undefined) {
+      throw new StoreError(`Redis at ${this.#where} refused the metrics transaction.`,
+        { cause: failed?.[0] })
+    }
+  }
+
+  async writeStatus (key: string, status: string): Promise<void> {
+    await this.#run('write status', async () => await this.#redis.set(key, status))
+  }
+
+  async getMany (keys: readonly string[]): Promise<Array<string | null>> {
+    if (keys.length === 0) return []
+    return await this.#run('read', async () => await this.#redis.mget(...keys))
+  }
+
+  async tryLock (key: string, token: string, ttlMs: number): Promise<boolean> {
+    const reply = await this.#run('lock', async () =>
+      await this.#redis.set(key, token, 'PX', ttlMs, 'NX'))
+    return reply === 'OK'
+  }
+
+  async unlock (key: string, token: string): Promise<void> {
+    await this.#run('unlock', async () => await this.#redis.eval(UNLOCK_SCRIPT, 1, key, token))
+  }
+
+  async addMember (key: string, member: string, ttlSeconds: number): Promise<void> {
+    await this.#run('record progress', async () => await this.#redis.multi()
+      .sadd(key, member).expire(key, ttlSeconds).exec())
+  }
+
+  async members (key: string): Promise<string[]> {
+    return await this.#run('read progress', async () => await this.#redis.smembers(key))
+  }
+
+  async ping (): Promise<void> {
+    await this.#run('ping', async () => await this.#redis.ping())
+  }
+
+  async close (): Promise<void> {
+    this.#redis.disconnect()
+  }
+
+  async #run<T> (what: string, command: () => Promise<T>): Promise<T> {
+    try {
+      if (this.#redis.status === 'wait') await this.#redis.connect()
+      return await command()
+    } catch (error) {
+      if (error instanceof StoreError) throw error
+      const reason = error instanceof Error ? error.message : String(error)
+      throw new StoreError(`Redis at ${this.#where} failed to ${what}: ${reason}`,
+        { cause: error })
+    }
+  }
+}
