@@ -1,0 +1,66 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from
+  'fastify'
+import type { Logger } from 'pino'
+import type { Config } from './config.js'
+import { AppError } from './errors.js'
+import type { BrandResult } from './refresh.js'
+import { healthRoutes } from './routes/health.js'
+import { qstashRoutes } from './routes/qstash.js'
+import type { SourceRegistry } from './sources/index.js'
+import type { CacheStore } from './store/store.js'
+
+/** QStash bodies are small events; anything larger is refused before it is read. */
+export const BODY_LIMIT = 1024 * 1024
+
+export interface AppContext {
+  config: Config
+  store: CacheStore
+  sources: SourceRegistry
+  log: Logger
+  onBrandResult?: (brand: string, result: BrandResult) => void
+}
+
+/**
+ * Builds the HTTP app without listening, so tests drive it with `inject()`. Closing the
+ * app closes the store and every brand's pool.
+ */
+export async function buildApp (ctx: AppContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT,
+    disableRequestLogging: false,
+    return503OnClosing: true
+  })
+
+  // Keep every body as its exact bytes: a QStash signature covers them, and a parsed
+  // and re-serialized JSON would no longer match.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => {
+    done(null, body)
+  })
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error instanceof AppError ? error.statusCode : (error.statusCode ?? 500)
+    const code = error instanceof AppError ? error.code : (error.code ?? 'INTERNAL')
+    if (status >= 500) request.log.error({ code, err: error.message }, 'request failed')
+    else request.log.warn({ code, err: error.message }, 'request refused')
+    void reply.code(status).send({ status: 'error', error: code, message: publicMessage(status) })
+  })
+
+  app.addHook('onClose', async () => {
+    await Promise.all([ctx.store.close(), ctx.sources.closeAll()])
+  })
+
+  healthRoutes(app, ctx)
+  qstashRoutes(app, ctx)
+  return app
+}
+
+/** What a refused request is told: the reason stays in the log, never in the answer. */
+function publicMessage (status: number): string {
+  if (status === 401) return 'Authentication failed.'
+  if (status === 404) return 'Not found.'
+  if (status === 413) return `The body is larger than ${BODY_LIMIT} bytes.`
+  if (status >= 500) return 'The service failed to handle the request; see its logs.'
+  return 'The request was refused.'
+}

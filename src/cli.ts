@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+import { randomUUID } from 'node:crypto'
+import { parseArgs } from 'node:util'
+import dotenv from 'dotenv'
+import { loadConfig, type BrandConfig, type Config } from './config.js'
+import { BrandUnknownError, ConfigError } from './errors.js'
+import { createLogger } from './logger.js'
+import { refreshBrands, type RefreshReport } from './refresh.js'
+import { closeRuntime, openRuntime } from './runtime.js'
+import { serve } from './server.js'
+
+const USAGE = `Usage: metrics-cache <command> [options]
+
+Commands:
+  serve                      run the HTTP server (POST /qstash, GET /health)
+  fetch [--brand ID]... [--json]
+                             refresh every brand (or those named) once, print the results
+
+Exit codes of fetch: 0 every brand cached, 1 some failed, 2 configuration error.
+Configuration comes from the environment and an optional .env file; see the README.`
+
+/** Exit codes shared by the commands. */
+export const EXIT = { ok: 0, failed: 1, config: 2 } as const
+
+async function main (argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      brand: { type: 'string', multiple: true },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false }
+    }
+  })
+  const command = positionals[0]
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(`${USAGE}\n`)
+    return command === undefined && !values.help ? EXIT.config : EXIT.ok
+  }
+
+  dotenv.config({ quiet: true })
+  const config = loadConfig(process.env)
+  switch (command) {
+    case 'serve':
+      await runServe(config)
+      return EXIT.ok
+    case 'fetch':
+      return await runFetch(config, values.brand ?? [], values.json || !process.stdout.isTTY)
+    default:
+      throw new ConfigError('command', `Unknown command "${command}": expected serve or fetch.`)
+  }
+}
+
+async function runServe (config: Config): Promise<void> {
+  const log = createLogger(config.logLevel)
+  await serve(openRuntime(config, log))
+}
+
+async function runFetch (config: Config, brandIds: string[], asJson: boolean): Promise<number> {
+  const log = createLogger(config.logLevel)
+  const runtime = openRuntime(config, log)
+  try {
+    const report = await refreshBrands(runtime, {
+      brands: pickBrands(config, brandIds),
+      trigger: 'cli',
+      runId: randomUUID()
+    })
+    process.stdout.write(asJson ? `${JSON.stringify(toJson(report), null, 2)}\n` : table(report))
+    return report.ok ? EXIT.ok : EXIT.failed
+  } finally {
+    await closeRuntime(runtime)
+  }
+}
+
+function pickBrands (config: Config, ids: string[]): BrandConfig[] | undefined {
+  if (ids.length === 0) return undefined
+  return ids.map((id) => {
+    const brand = config.brands.find((candidate) => candidate.id === id)
+    if (brand === undefined) {
+      const error = new BrandUnknownError(id, config.brands.map((b) => b.id))
+      throw new ConfigError('--brand', error.message)
+    }
+    return brand
+  })
+}
+
+function toJson (report: RefreshReport): object {
+  return { status: report.ok ? 'ok' : 'error', duration_ms: report.duration_ms,
+    results: report.results }
+}
+
+/** A plain table for a person at a terminal. */
+function table (report: RefreshReport): string {
+  const rows = Object.entries(report.results).map(([brand, result]) =>
+    [brand, result.ok ? 'cached' : 'FAILED', `${result.duration_ms} ms`, result.error ?? ''])
+  const header = ['brand', 'outcome', 'time', 'error']
+  const widths = header.map((title, i) =>
+    Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)))
+  const line = (cells: string[]): string =>
+    cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()
+
+  const failed = rows.filter((row) => row[1] === 'FAILED').length
+  return [line(header), ...rows.map(line),
+    `${rows.length - failed} cached, ${failed} failed in ${report.duration_ms} ms`, ''].join('\n')
+}
+
+main(process.argv.slice(2)).then((code) => {
+  if (code !== EXIT.ok || process.argv[2] !== 'serve') process.exitCode = code
+}, (error: unknown) => {
+  if (error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true) {
+    process.stderr.write(`metrics-cache: ${(error as Error).message}\n`)
+    process.exitCode = EXIT.config
+    return
+  }
+  process.stderr.write(`metrics-cache: unexpected failure: ${(error as Error).message}\n`)
+  process.exitCode = EXIT.failed
+})
