@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto'
+import { createConnection } from 'node:net'
+import { Writable } from 'node:stream'
+import { Redis } from 'ioredis'
+import pg from 'pg'
+import { pino, type Logger } from 'pino'
+import { loggerOptions } from '../src/logger.js'
+
+/** Where the tests find the machine's services; each can be pointed elsewhere. */
+export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+export const MYSQL_ADMIN_URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test'
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+const SERVICE_URLS = { postgres: PG_ADMIN_URL, mysql: MYSQL_ADMIN_URL, redis: REDIS_URL }
+export type Service = keyof typeof SERVICE_URLS
+
+/**
+ * The `skip` option for a suite that needs real services: false when they all answer,
+ * else a one-line reason. Under CI a missing service fails the run instead.
+ */
+export async function needs (...services: Service[]): Promise<string | false> {
+  const missing: string[] = []
+  for (const service of services) {
+    const url = new URL(SERVICE_URLS[service])
+    if (!(await answers(url.hostname, Number(url.port)))) missing.push(`${service} at ${url.host}`)
+  }
+  if (missing.length === 0) return false
+
+  const reason = `needs ${missing.join(' and ')}, which did not answer`
+  if (process.env.CI !== undefined && process.env.CI !== '') {
+    throw new Error(`CI is set and this suite ${reason}`)
+  }
+  return reason
+}
+
+async function answers (host: string, port: number): Promise<boolean> {
+  return await new Promise((resolve) => {
+    const socket = createConnection({ host, port, timeout: 1000 })
+    socket.once('connect', () => { socket.destroy(); resolve(true) })
+    socket.once('error', () => { resolve(false) })
+    socket.once('timeout', () => { socket.destroy(); resolve(false) })
+  })
+}
+
+export function uniqueName (label: string): string {
+  return `mc_${label}_${randomBytes(4).toString('hex')}`
+}
+
+/** A throwaway PostgreSQL database; `drop()` removes it and ends every session on it. */
+export interface TestDatabase {
+  name: string
+  url: string
+  query: (sql: string) => Promise<pg.QueryResult>
+  drop: () => Promise<void>
+}
+
+export async function createPgDatabase (label = 'db'): Promise<TestDatabase> {
+  const name = uniqueName(label)
+  await adminQuery(`CREATE DATABASE ${name}`)
+  const url = new URL(PG_ADMIN_URL)
+  url.pathname = `/${name}`
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 2 })
+  pool.on('error', () => {})
+
+  return {
+    name,
+    url: url.toString(),
+    query: async (sql) => await pool.query(sql),
+    drop: async () => {
+      await pool.end()
+      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    }
+  }
+}
+
+/** A database with the three default tables holding the given numbers of rows. */
+export async function createShopDatabase (products: number, orders: number, customers: number):
+Promise<TestDatabase> {
+  const db = await createPgDatabase('shop')
+  await db.query(`
+    CREATE TABLE products (id serial PRIMARY KEY, name text);
+    CREATE TABLE orders (id serial PRIMARY KEY, total numeric(10, 2));
+    CREATE TABLE customers (id serial PRIMARY KEY, email text);
+    INSERT INTO products (name) SELECT 'p' || g FROM generate_series(1, ${products}) g;
+    INSERT INTO orders (total) SELECT g * 1.5 FROM generate_series(1, ${orders}) g;
+    INSERT INTO customers (email) SELECT g || '@x.test' FROM generate_series(1, ${customers}) g;
+  `)
+  return db
+}
+
+export async function adminQuery (sql: string): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL })
+  await client.connect()
+  try {
+    return await client.query(sql)
+  } finally {
+    await client.end()
+  }
+}
+
+/** A Redis key prefix no other test run uses. */
+export function uniquePrefix (): string {
+  return `mctest:${randomBytes(4).toString('hex')}:`
+}
+
+/** A plain Redis client for assertions, and a cleanup of one prefix's keys. */
+export function redisClient (): Redis {
+  return new Redis(REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 1 })
+}
+
+export async function deletePrefix (redis: Redis, prefix: string): Promise<void> {
+  const keys = await redis.keys(`${prefix}*`)
+  if (keys.length > 0) await redis.del(...keys)
+}
+
+/** A logger whose JSON lines are kept in `lines`, to assert on what was logged. */
+export function captureLogs (level = 'debug'): { log: Logger, lines: string[] } {
+  const lines: string[] = []
+  const sink = new Writable({
+    write (chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString('utf8').split('\n').filter((line) => line !== ''))
+      done()
+    }
+  })
+  return { log: pino(loggerOptions(level), sink), lines }
+}
