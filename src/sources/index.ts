@@ -1,5 +1,6 @@
 import { BrandConfigError } from '../errors.js'
 import type { BrandConfig } from '../config.js'
+import { MysqlSource } from './mysql.js'
 import { PostgresSource } from './postgres.js'
 import type { Source, SourceOptions } from './source.js'
 
@@ -7,8 +8,9 @@ import type { Source, SourceOptions } from './source.js'
 export function openSource (url: string, options: SourceOptions): Source {
   const scheme = new URL(url).protocol
   if (scheme === 'postgres:' || scheme === 'postgresql:') return new PostgresSource(url, options)
+  if (scheme === 'mysql:' || scheme === 'mariadb:') return new MysqlSource(url, options)
   throw new BrandConfigError(`The database URL scheme "${scheme}" is not supported: ` +
-    'expected postgres:// or postgresql://.')
+    'expected postgres://, postgresql://, mysql:// or mariadb://.')
 }
 
 /**

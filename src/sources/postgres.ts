@@ -7,6 +7,7 @@ import { integerFromText, uniqueColumnNames, type JsonRow, type JsonValue } from
 import { pgJsonTypes } from '../metrics/pg-values.js'
 import { describeUrl, redactUrl, type QueryRows, type Source, type SourceOptions,
   type SourceTarget } from './source.js'
+import { postgresConnection } from './tls.js'
 
 /** Connections a brand may hold at once: its three default counts run side by side. */
 const POOL_SIZE = 3
@@ -27,7 +28,7 @@ export class PostgresSource implements Source {
     this.#url = url
     this.#options = options
     this.#pool = new pg.Pool({
-      connectionString: url,
+      ...postgresConnection(url),
       max: POOL_SIZE,
       idleTimeoutMillis: IDLE_MS,
       allowExitOnIdle: true,
