@@ -2,6 +2,7 @@ import type { CacheConfig } from '../config.js'
 import { MemoryStore } from './memory-store.js'
 import { RedisStore } from './redis-store.js'
 import type { CacheStore } from './store.js'
+import { UpstashRestStore } from './upstash-rest-store.js'
 
 /** Opens the cache store the configuration names. */
 export function openStore (cache: CacheConfig): CacheStore {
@@ -11,6 +12,6 @@ export function openStore (cache: CacheConfig): CacheStore {
     case 'memory':
       return new MemoryStore()
     case 'upstash-rest':
-      throw new Error('The Upstash REST store is not available in this build.')
+      return new UpstashRestStore(cache.url, cache.token)
   }
 }
