@@ -9,7 +9,8 @@ export function formatCheck (report: CheckReport): string {
     lines.push('  FAILED  BRANDS is empty', `${INDENT}fix: set BRANDS to comma-separated ` +
       'brand ids, for example BRANDS=acme,globex')
   }
-  for (const brand of report.brands) lines.push(...brandLines(brand))
+  const width = Math.max(0, ...report.brands.map((brand) => brand.brand.length))
+  for (const brand of report.brands) lines.push(...brandLines(brand, width))
 
   lines.push('', 'Cache store', ...cacheLines(report.cache), '', 'Auth',
     `  POST /qstash       ${qstashAuth(report.auth.qstash)}`,
@@ -26,10 +27,10 @@ export function formatCheck (report: CheckReport): string {
   return lines.join('\n')
 }
 
-function brandLines (brand: BrandCheck): string[] {
-  const head = `  ${brand.ok ? 'ok    ' : 'FAILED'}  ${brand.brand}`
+function brandLines (brand: BrandCheck, width: number): string[] {
+  const head = `  ${brand.ok ? 'ok    ' : 'FAILED'}  ${brand.brand.padEnd(width)}`
   const source = brand.url_variable === undefined ? '' : `  ${brand.url_variable} -> ${brand.url}`
-  const lines = [`${head}${source}`]
+  const lines = [`${head}${source}`.trimEnd()]
 
   const query = brand.query_variable === undefined ? brand.metrics
     : `${brand.metrics} (${brand.query_variable})`

@@ -20,7 +20,7 @@ export function metricsApiRoutes (app: FastifyInstance, ctx: AppContext): void {
   const brandIds = ctx.config.brands.map((brand) => brand.id)
 
   app.get('/api/metrics', async (request, reply) => {
-    authorize(request, ctx)
+    authorize(request, reply, ctx)
 
     const views = await readBrandViews(ctx.store, ctx.config.keyPrefix, brandIds)
     const brands: Record<string, BrandView> = {}
@@ -29,7 +29,7 @@ export function metricsApiRoutes (app: FastifyInstance, ctx: AppContext): void {
   })
 
   app.get<{ Params: BrandParams }>('/api/metrics/:brand', async (request, reply) => {
-    authorize(request, ctx)
+    authorize(request, reply, ctx)
 
     const { brand } = request.params
     if (!brandIds.includes(brand)) {
@@ -44,11 +44,13 @@ export function metricsApiRoutes (app: FastifyInstance, ctx: AppContext): void {
   })
 }
 
-function authorize (request: FastifyRequest, ctx: AppContext): void {
+/** Checked before the brand id, so that a caller without the token learns no brand ids. */
+function authorize (request: FastifyRequest, reply: FastifyReply, ctx: AppContext): void {
   const token = ctx.config.apiReadToken
   if (token === undefined) return
   const header = request.headers.authorization
   if (!hasBearerToken(Array.isArray(header) ? header[0] : header, token)) {
+    void reply.header('WWW-Authenticate', 'Bearer realm="metrics-cache"')
     throw new AuthError('TOKEN_INVALID', 'The Authorization header does not carry the ' +
       'bearer token API_READ_TOKEN names.')
   }
