@@ -83,7 +83,8 @@ Promise<BrandCheck> {
   if (brand.urlVariable === undefined) {
     const names = brandVariableNames(brand.id, 'DATABASE_URL', true)
     return { ...check, ok: false, error: 'no database URL',
-      fix: `set ${names[0]} (or ${names.slice(1).join(', ')}) to a postgres:// URL` }
+      fix: `set ${names[0]} (or ${names.slice(1).join(', ')}) to the brand's database ` +
+        'URL, for example postgres://user:password@host:5432/db' }
   }
   if (brand.problem !== undefined) {
     return { ...check, ok: false, error: brand.problem, fix: `correct ${brand.urlVariable}` }

@@ -89,7 +89,7 @@ describe('metrics-cache check and get', { skip: await needs('postgres', 'redis')
       API_READ_TOKEN: 'read-token-43' }, 'check')
 
     assert.equal(run.code, 1, run.stdout + run.stderr)
-    assert.match(run.stdout, /FAILED {2}globex\n.*\n {10}error: no database URL\n {10}fix: set GLOBEX_DATABASE_URL/)
+    assert.match(run.stdout, /FAILED {2}globex\n.*\n {10}error: no database URL\n {10}fix: set GLOBEX_DATABASE_URL \(or BRAND_GLOBEX_DATABASE_URL, globex_DATABASE_URL\) to the brand's database URL/)
     assert.match(run.stdout, /FAILED {2}down {5}DOWN_DATABASE_URL -> postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\//)
     assert.match(run.stdout, /fix: check the host, port, user, password and database name in DOWN_DATABASE_URL/)
     assert.match(run.stdout, /FAILED {2}acme-eu\n {10}no engine, custom query \(ACME_EU_METRICS_QUERY\)/)
@@ -164,6 +164,32 @@ describe('metrics-cache check and get', { skip: await needs('postgres', 'redis')
     assert.deepEqual(view.metrics.counts, { products: 3, orders: 4, customers: 5 })
     assert.equal(view.status.ok, true)
     assertNoSecret(text)
+  })
+
+  test('should show a failed latest refresh above the last good metrics', async () => {
+    const own = { ...env, METRICS_KEY_PREFIX: `${prefix}failed:` }
+    const refused = new URL(withPassword(shop.url, PG_PASSWORD))
+    refused.port = '1'
+
+    const good = await runCli(cwd, own, 'fetch', '--json')
+    const bad = await runCli(cwd, { ...own, SHOP_DATABASE_URL: refused.toString() }, 'fetch')
+    const run = await runCli(cwd, own, 'get', 'shop')
+
+    assert.equal(good.code, 0)
+    assert.equal(bad.code, 1)
+    assert.equal(run.code, 0)
+    assert.match(run.stdout, /last refresh: FAILED at .* \(SOURCE_CONNECT_FAILED\): Cannot connect/)
+    assert.match(run.stdout, /the metrics below are from the last success\n\{/)
+    assert.match(run.stdout, /"products": 3/)
+    assertNoSecret(run)
+  })
+
+  test('should exit 1 from get when the cache store is down', async () => {
+    const run = await runCli(cwd, { ...env, UPSTASH_REDIS_URL: 'redis://127.0.0.1:1' },
+      'get', 'shop')
+
+    assert.equal(run.code, 1)
+    assert.match(run.stderr, /cannot read the cache store: Redis at 127\.0\.0\.1:1/)
   })
 
   test('should exit 2 from get for an unknown brand', async () => {
