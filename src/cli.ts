@@ -14,7 +14,7 @@ import { serve } from './server.js'
 const USAGE = `Usage: metrics-cache <command> [options]
 
 Commands:
-  serve                      run the HTTP server (POST /qstash, GET /health)
+  serve                      run the HTTP server (POST /qstash, GET /health, /api/metrics, /metrics)
   fetch [--brand ID]... [--json]
                              refresh every brand (or those named) once, print the results
   check [--json]             check each brand's URL and database, the cache store and auth

@@ -22,8 +22,9 @@ export function formatCheck (report: CheckReport): string {
   }
 
   const ready = report.brands.filter((brand) => brand.ok).length
+  const verdict = report.ok ? 'all good' : 'fix the lines marked FAILED'
   lines.push('', `${ready} of ${report.brands.length} brands ready, cache store ` +
-    `${report.cache.ok ? 'ready' : 'NOT ready'}: ${report.ok ? 'all good' : 'fix the lines marked FAILED'}`, '')
+    `${report.cache.ok ? 'ready' : 'NOT ready'}: ${verdict}`, '')
   return lines.join('\n')
 }
 
@@ -57,7 +58,8 @@ function cacheLines (cache: CacheCheck): string[] {
 
 function qstashAuth (mode: string): string {
   switch (mode) {
-    case 'signature': return 'Upstash-Signature (QSTASH_CURRENT_SIGNING_KEY, QSTASH_NEXT_SIGNING_KEY)'
+    case 'signature':
+      return 'Upstash-Signature (QSTASH_CURRENT_SIGNING_KEY, QSTASH_NEXT_SIGNING_KEY)'
     case 'bearer': return 'bearer token (QSTASH_AUTH_TOKEN)'
     case 'bearer+signature': return 'bearer token and Upstash-Signature'
     default: return 'open to anyone (set QSTASH_CURRENT_SIGNING_KEY and ' +

@@ -69,7 +69,10 @@ export async function checkConfig (config: Config): Promise<CheckReport> {
       ok: brands.length > 0 && brands.every((brand) => brand.ok) && cache.ok,
       brands,
       cache,
-      auth: { qstash: authMode(config), read_api: config.apiReadToken === undefined ? 'none' : 'bearer' },
+      auth: {
+        qstash: authMode(config),
+        read_api: config.apiReadToken === undefined ? 'none' : 'bearer'
+      },
       warnings: config.warnings
     }
   } finally {
@@ -94,6 +97,7 @@ Promise<BrandCheck> {
   try {
     const source = sources.get(brand)
     check.engine = source.target.engine
+    check.ping_ok = false
     await withDeadline(source.ping(), config.connectTimeoutMs + config.queryTimeoutMs,
       'SELECT 1')
     check.ping_ms = Date.now() - started
@@ -103,7 +107,7 @@ Promise<BrandCheck> {
     }
     return { ...check, ok: true }
   } catch (error) {
-    return { ...check, ok: false, ping_ok: check.ping_ok ?? false, error: messageOf(error),
+    return { ...check, ok: false, error: messageOf(error),
       fix: fixFor(error, brand.urlVariable) }
   }
 }
@@ -148,7 +152,9 @@ async function checkCache (config: Config): Promise<CacheCheck> {
   }
 
   const check: CacheCheck = { ok: false, kind: cache.kind }
-  if (cache.kind === 'redis') Object.assign(check, { variable: cache.variable, url: maskUrl(cache.url) })
+  if (cache.kind === 'redis') {
+    Object.assign(check, { variable: cache.variable, url: maskUrl(cache.url) })
+  }
   if (cache.kind === 'upstash-rest') {
     Object.assign(check, { variable: 'UPSTASH_REDIS_REST_URL', url: maskUrl(cache.url) })
   }

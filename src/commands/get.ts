@@ -15,7 +15,9 @@ Promise<number> {
   if (brand === undefined) {
     throw new ConfigError('BRAND', 'get needs a brand id: metrics-cache get BRAND.')
   }
-  if (!ids.includes(brand)) throw new ConfigError('BRAND', new BrandUnknownError(brand, ids).message)
+  if (!ids.includes(brand)) {
+    throw new ConfigError('BRAND', new BrandUnknownError(brand, ids).message)
+  }
 
   const store = openStore(requireCache(config))
   let view: BrandView | undefined
