@@ -3,8 +3,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import { AppError } from './errors.js'
+import { createAppMetrics } from './prometheus.js'
 import type { BrandResult } from './refresh.js'
 import { healthRoutes } from './routes/health.js'
+import { metricsApiRoutes } from './routes/metrics-api.js'
+import { prometheusRoutes } from './routes/prometheus.js'
 import { qstashRoutes } from './routes/qstash.js'
 import type { SourceRegistry } from './sources/index.js'
 import type { CacheStore } from './store/store.js'
@@ -22,13 +25,21 @@ export interface AppContext {
 
 /**
  * Builds the HTTP app without listening, so tests drive it with `inject()`. Closing the
- * app closes the store and every brand's pool.
+ * app closes the store and every brand's pool. Every brand result also feeds the app's
+ * Prometheus series, before any `onBrandResult` the caller gave.
  */
-export async function buildApp (ctx: AppContext): Promise<FastifyInstance> {
+export async function buildApp (appCtx: AppContext): Promise<FastifyInstance> {
+  const metrics = createAppMetrics(appCtx.config.brands.map((brand) => brand.id))
+  const ctx: AppContext = {
+    ...appCtx,
+    onBrandResult: (brand, result) => {
+      metrics.observeBrand(brand, result)
+      appCtx.onBrandResult?.(brand, result)
+    }
+  }
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
-    disableRequestLogging: false,
     return503OnClosing: true
   })
 
@@ -53,6 +64,8 @@ export async function buildApp (ctx: AppContext): Promise<FastifyInstance> {
 
   healthRoutes(app, ctx)
   qstashRoutes(app, ctx)
+  metricsApiRoutes(app, ctx)
+  prometheusRoutes(app, metrics)
   return app
 }
 

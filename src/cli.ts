@@ -2,6 +2,8 @@
 import { randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import dotenv from 'dotenv'
+import { runCheck } from './commands/check.js'
+import { runGet } from './commands/get.js'
 import { loadConfig, type BrandConfig, type Config } from './config.js'
 import { BrandUnknownError, ConfigError } from './errors.js'
 import { createLogger } from './logger.js'
@@ -12,11 +14,15 @@ import { serve } from './server.js'
 const USAGE = `Usage: metrics-cache <command> [options]
 
 Commands:
-  serve                      run the HTTP server (POST /qstash, GET /health)
+  serve                      run the HTTP server (POST /qstash, GET /health, /api/metrics, /metrics)
   fetch [--brand ID]... [--json]
                              refresh every brand (or those named) once, print the results
+  check [--json]             check each brand's URL and database, the cache store and auth
+  get BRAND [--json]         print what is cached for BRAND, its age and latest status
 
 Exit codes of fetch: 0 every brand cached, 1 some failed, 2 configuration error.
+Exit codes of check: 0 all good, 1 a brand or the cache store fails, 2 configuration error.
+Exit codes of get: 0 cached, 1 nothing cached (or the store is down), 2 unknown brand.
 Configuration comes from the environment and an optional .env file; see the README.`
 
 /** Exit codes shared by the commands. */
@@ -46,8 +52,13 @@ async function main (argv: string[]): Promise<number> {
       return EXIT.ok
     case 'fetch':
       return await runFetch(config, values.brand ?? [], values.json || !process.stdout.isTTY)
+    case 'check':
+      return await runCheck(config, values.json)
+    case 'get':
+      return await runGet(config, positionals[1], values.json)
     default:
-      throw new ConfigError('command', `Unknown command "${command}": expected serve or fetch.`)
+      throw new ConfigError('command',
+        `Unknown command "${command}": expected serve, fetch, check or get.`)
   }
 }
 
