@@ -185,7 +185,8 @@ function fixFor (error: unknown, variable: string): string {
       return 'the database did not answer in time: check the network to it, or raise ' +
         'METRICS_CONNECT_TIMEOUT_MS and METRICS_QUERY_TIMEOUT_MS'
     case 'BRAND_CONFIG_INVALID':
-      return `use a postgres:// or postgresql:// URL in ${variable}`
+      return `correct ${variable}: a postgres://, postgresql://, mysql:// or mariadb:// ` +
+        'URL whose TLS settings name an existing mode and readable files'
     default:
       if (error instanceof Error && error.name === 'DeadlineError') {
         return 'the database did not answer in time: check the network to it, or raise ' +
