@@ -4,6 +4,7 @@ import { Writable } from 'node:stream'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { pino, type Logger } from 'pino'
+import { loadConfig, type Config, type Env } from '../src/config.js'
 import { loggerOptions } from '../src/logger.js'
 
 /** Where the tests find the machine's services; each can be pointed elsewhere. */
@@ -123,4 +124,26 @@ export function captureLogs (level = 'debug'): { log: Logger, lines: string[] } 
     }
   })
   return { log: pino(loggerOptions(level), sink), lines }
+}
+
+/** A Config read from `env` alone, as the service would read it, for tests. */
+export function testConfig (env: Env): Config {
+  return loadConfig(env)
+}
+
+/** A logger that writes nowhere, for tests that do not look at logs. */
+export function silentLog (): Logger {
+  return pino({ level: 'silent' })
+}
+
+/** Runs `work` with the process time zone set to `tz`, then puts the previous one back. */
+export async function withProcessTimeZone<T> (tz: string, work: () => Promise<T>): Promise<T> {
+  const previous = process.env.TZ
+  process.env.TZ = tz
+  try {
+    return await work()
+  } finally {
+    if (previous === undefined) delete process.env.TZ
+    else process.env.TZ = previous
+  }
 }
