@@ -42,10 +42,26 @@ const ARRAYS: Record<number, number> = {
   1185: 1184
 }
 
-/** A node-postgres `types` object mapping every column to its JSON value. */
+/**
+ * Array types of built-in scalars that stay text (text, varchar, char, name, uuid, time,
+ * interval, network and bit types, money, xml): their elements keep PostgreSQL's text,
+ * but the array itself still becomes a JSON array.
+ */
+const TEXT_ARRAYS = new Set([143, 651, 791, 1002, 1003, 1009, 1014, 1015, 1040, 1041, 1183,
+  1187, 1270, 1561, 1563, 2951])
+
+const keepText: TextParser = (text) => text
+
+/**
+ * A node-postgres `types` object mapping every column to its JSON value.
+ *
+ * Limitation: arrays of types without a fixed OID (enums, domains, extension types such
+ * as citext) arrive as PostgreSQL's array text, `{a,b}`, since their element type is not
+ * known without a catalog lookup.
+ */
 export const pgJsonTypes = {
   getTypeParser (oid: number, format?: string): TextParser {
-    if (format === 'binary') return (text) => text
+    if (format === 'binary') return keepText
     const scalar = SCALARS[oid]
     if (scalar !== undefined) return scalar
 
@@ -54,7 +70,8 @@ export const pgJsonTypes = {
     if (elementParser !== undefined) {
       return (text) => postgresArray.parse(text, elementParser) as JsonValue
     }
-    return (text) => text
+    if (TEXT_ARRAYS.has(oid)) return (text) => postgresArray.parse(text, keepText) as JsonValue
+    return keepText
   }
 }
 

@@ -173,7 +173,7 @@ describe('PostgreSQL values through a custom query', { skip: await needs('postgr
       })
     }
 
-    const { rows } = await db.query("SELECT count(*)::int AS n, count(*) FILTER (WHERE " +
+    const { rows } = await db.query('SELECT count(*)::int AS n, count(*) FILTER (WHERE ' +
       "label = 'item ' || id)::int AS same FROM items")
     assert.deepEqual(rows[0], { n: 12, same: 12 })
   })
