@@ -147,3 +147,16 @@ export async function withProcessTimeZone<T> (tz: string, work: () => Promise<T>
     else process.env.TZ = previous
   }
 }
+
+/** `url` with a user and password put in, to prove a password never leaks anywhere. */
+export function withPassword (url: string, user: string, password: string): string {
+  const parsed = new URL(url)
+  parsed.username = user
+  parsed.password = password
+  return parsed.toString()
+}
+
+/** A PostgreSQL URL nothing listens on, so connecting fails at once. */
+export function unreachablePgUrl (password: string): string {
+  return `postgres://reader:${password}@127.0.0.1:1/nowhere`
+}
