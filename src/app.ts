@@ -28,7 +28,6 @@ export async function buildApp (ctx: AppContext): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
-    disableRequestLogging: false,
     return503OnClosing: true
   })
 

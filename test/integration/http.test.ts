@@ -16,10 +16,13 @@ describe('HTTP app', { skip: await needs('postgres', 'redis') }, () => {
   const prefixes: string[] = []
   const apps: FastifyInstance[] = []
   const logs: string[][] = []
+  const warnings: Array<Error & { code?: string }> = []
+  const onWarning = (warning: Error): void => { warnings.push(warning) }
   let acme: TestDatabase
   let globex: TestDatabase
 
   before(async () => {
+    process.on('warning', onWarning)
     acme = await createShopDatabase(5, 6, 7)
     globex = await createShopDatabase(1, 2, 3)
   })
@@ -29,6 +32,7 @@ describe('HTTP app', { skip: await needs('postgres', 'redis') }, () => {
     for (const prefix of prefixes) await deletePrefix(redis, prefix)
     redis.disconnect()
     await Promise.all([acme.drop(), globex.drop()])
+    process.off('warning', onWarning)
   })
 
   /** The app over a real RedisStore and SourceRegistry, under its own key prefix. */
@@ -145,5 +149,11 @@ describe('HTTP app', { skip: await needs('postgres', 'redis') }, () => {
     assert.match(text, /"code":"TOKEN_INVALID"/)
     assert.ok(!text.includes(TOKEN), 'token logged')
     assert.ok(!text.includes(DB_PW), 'password logged')
+  })
+
+  test('should start without a framework deprecation warning', async () => {
+    await app()
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(warnings.map((w) => `${w.code}: ${w.message}`), [])
   })
 })
