@@ -110,6 +110,27 @@ describe('HTTP app', { skip: await needs('postgres', 'redis') }, () => {
     assert.ok(await redis.get(`${prefix}acme`))
   })
 
+  test('should answer 503 when the cache store cannot be reached, so QStash retries',
+    async () => {
+      const { app: server } = await app({ UPSTASH_REDIS_URL: 'redis://127.0.0.1:1' })
+      const response = await server.inject({ method: 'POST', url: '/qstash', headers: bearer })
+
+      assert.equal(response.statusCode, 503)
+      const body = response.json() as { status: string,
+        results: Record<string, { ok: boolean, error_code?: string }> }
+      assert.equal(body.status, 'error')
+      assert.equal(body.results.acme?.error_code, 'STORE_UNAVAILABLE')
+    })
+
+  test('should answer 413 to a body over 1 MiB without refreshing', async () => {
+    const { app: server, prefix } = await app()
+    const response = await server.inject({ method: 'POST', url: '/qstash', headers: {
+      ...bearer, 'content-type': 'text/plain' }, payload: 'x'.repeat(1024 * 1024 + 1) })
+
+    assert.equal(response.statusCode, 413)
+    assert.deepEqual(await redis.keys(`${prefix}*`), [])
+  })
+
   test('should refresh only the brands a {"brands": [...]} body names', async () => {
     const { app: server, prefix } = await app()
     const response = await server.inject({ method: 'POST', url: '/qstash', headers: bearer,
