@@ -46,7 +46,7 @@ describe('metrics-cache fetch', { skip: await needs('postgres', 'redis') }, () =
   }
 
   test('should exit 0 and print JSON on a pipe when every brand is cached', async () => {
-    const { env: environment, prefix } = env()
+    const { env: environment, prefix } = env({ QSTASH_TOKEN: 'legacy-tok-2718' })
     const run = await fetch([], environment)
 
     assert.equal(run.code, 0, run.stderr)
@@ -59,6 +59,9 @@ describe('metrics-cache fetch', { skip: await needs('postgres', 'redis') }, () =
     const logs = run.stderr.trim().split('\n').map((line) => JSON.parse(line) as
       { msg: string })
     assert.ok(logs.some((line) => line.msg === 'brand cached'), 'logs go to stderr')
+    assert.ok(logs.some((line) => /QSTASH_TOKEN is the legacy name/.test(line.msg)),
+      'the legacy token name is warned about')
+    assert.ok(!run.stderr.includes('legacy-tok-2718'))
   })
 
   test('should exit 1 when a brand failed and still cache the others', async () => {

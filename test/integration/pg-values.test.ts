@@ -65,6 +65,7 @@ describe('PostgreSQL values through a custom query', { skip: await needs('postgr
 
   test('should never shift a date or a timestamp by a time zone', async () => {
     await withProcessTimeZone('America/Los_Angeles', async () => {
+      assert.equal(new Date(2026, 0, 1).getTimezoneOffset(), 480, 'the process is at UTC-8')
       const row = await one(`SELECT current_setting('TimeZone') AS tz,
         '2026-01-01'::date AS new_year, '2026-12-31'::date AS last_day,
         '2026-03-08 02:30:00'::timestamp AS dst_gap,
@@ -181,5 +182,21 @@ describe('PostgreSQL values through a custom query', { skip: await needs('postgr
   test('should say read-only in the error of a refused write', async () => {
     await assert.rejects(source.runReadOnly('DELETE FROM items', 10),
       /read-only transaction.*SQLSTATE 25006/)
+  })
+
+  test('should stop a custom query at METRICS_QUERY_TIMEOUT_MS', async () => {
+    const quick = new PostgresSource(db.url, { connectTimeoutMs: 3000, queryTimeoutMs: 300 })
+    const started = Date.now()
+    try {
+      await assert.rejects(quick.runReadOnly('SELECT pg_sleep(5)', 1), (error: unknown) => {
+        assert.ok(error instanceof SourceQueryError)
+        assert.equal(error.isTimeout, true)
+        assert.match(error.message, /METRICS_QUERY_TIMEOUT_MS/)
+        return true
+      })
+      assert.ok(Date.now() - started < 2500, `took ${Date.now() - started} ms`)
+    } finally {
+      await quick.close()
+    }
   })
 })
