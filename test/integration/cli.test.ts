@@ -102,6 +102,15 @@ describe('metrics-cache fetch', { skip: await needs('postgres', 'redis') }, () =
     assert.equal(await redis.exists(`${prefix}globex`), 1)
   })
 
+  test('should refresh a brand named twice by --brand only once', async () => {
+    const run = await fetch(['--brand', 'globex', '--brand', 'globex'], env().env)
+
+    assert.equal(run.code, 0, run.stderr)
+    const cached = run.stderr.split('\n').filter((line) =>
+      line.includes('"brand":"globex"') && line.includes('"msg":"brand cached"'))
+    assert.equal(cached.length, 1)
+  })
+
   test('should exit 2 when --brand names a brand not in BRANDS', async () => {
     const run = await fetch(['--brand', 'nope'], env().env)
 
