@@ -102,8 +102,14 @@ export function timestamptzToUtcIso (text: string): string {
   const [, y, mo, d, h, mi, s, fraction = '', sign, oh, om = '0', os = '0'] = match
   const offsetSeconds = (sign === '-' ? -1 : 1) * (Number(oh) * 3600 + Number(om) * 60 +
     Number(os))
-  const localMs = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi),
-    Number(s))
-  const utc = new Date(localMs - offsetSeconds * 1000).toISOString().slice(0, 19)
-  return `${utc}${fraction}Z`
+  // Date.UTC reads years 0-99 as 1900-1999, so the year is set on its own.
+  const local = new Date(Date.UTC(2000, 0, 1, Number(h), Number(mi), Number(s)))
+  local.setUTCFullYear(Number(y), Number(mo) - 1, Number(d))
+  const utc = new Date(local.getTime() - offsetSeconds * 1000)
+  return `${isoWithoutMs(utc)}${fraction}Z`
+}
+
+/** `YYYY-MM-DDTHH:MM:SS`, with PostgreSQL's plain digits for a year past 9999. */
+function isoWithoutMs (date: Date): string {
+  return date.toISOString().slice(0, -5).replace(/^\+0*/, '')
 }

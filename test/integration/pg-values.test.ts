@@ -84,6 +84,13 @@ describe('PostgreSQL values through a custom query', { skip: await needs('postgr
     assert.match(String(row.local_text), /\+14$/, 'the session really is at UTC+14')
   })
 
+  test('should convert a timestamptz of a year before 100 or after 9999', async () => {
+    const row = await one(`SELECT '0050-06-01 00:00:00+00'::timestamptz AS ancient,
+      '12026-01-01 10:00:00.5+00'::timestamptz AS far, '0050-06-01 12:00:00'::timestamp AS naive`)
+    assert.deepEqual(row, { ancient: '0050-06-01T00:00:00Z', far: '12026-01-01T10:00:00.5Z',
+      naive: '0050-06-01T12:00:00' })
+  })
+
   test('should convert a timestamptz whose zone offset has seconds', async () => {
     await db.query(`ALTER DATABASE ${db.name} SET timezone TO 'America/Los_Angeles'`)
     const la = new PostgresSource(db.url, OPTIONS)
