@@ -1,5 +1,6 @@
 import postgresArray from 'postgres-array'
-import { decimalFromText, integerFromText, type JsonValue } from './json-values.js'
+import { decimalFromText, integerFromText, parseJsonExact, type JsonValue } from
+  './json-values.js'
 
 type TextParser = (text: string) => JsonValue
 
@@ -14,8 +15,8 @@ const SCALARS: Record<number, TextParser> = {
   21: Number, // int2
   23: Number, // int4
   26: Number, // oid
-  114: (text) => JSON.parse(text) as JsonValue, // json
-  3802: (text) => JSON.parse(text) as JsonValue, // jsonb
+  114: parseJsonExact, // json
+  3802: parseJsonExact, // jsonb
   700: floatFromText, // float4
   701: floatFromText, // float8
   1700: decimalFromText, // numeric

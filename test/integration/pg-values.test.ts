@@ -112,6 +112,13 @@ describe('PostgreSQL values through a custom query', { skip: await needs('postgr
       jb: { n: 1.5, list: [true, 's'] }, arr: [1, 2] })
   })
 
+  test('should keep big numbers inside json exact instead of rounding them', async () => {
+    const row = await one(`SELECT '{"id": 12345678901234567890, "ok": 42}'::jsonb AS jb,
+      '[9007199254740993, 1.5]'::json AS j`)
+    assert.deepEqual(row, { jb: { id: '12345678901234567890', ok: 42 },
+      j: ['9007199254740993', 1.5] })
+  })
+
   test('should give bytea as base64', async () => {
     const row = await one("SELECT '\\x00ff10'::bytea AS bytes, ''::bytea AS empty")
     assert.deepEqual(row, { bytes: Buffer.from([0, 255, 16]).toString('base64'), empty: '' })
