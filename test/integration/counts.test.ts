@@ -3,8 +3,8 @@ import assert from 'node:assert/strict'
 import { refreshBrands } from '../../src/refresh.js'
 import { SourceRegistry } from '../../src/sources/index.js'
 import { RedisStore } from '../../src/store/redis-store.js'
-import { createShopDatabase, deletePrefix, needs, REDIS_URL, redisClient, silentLog,
-  testConfig, uniquePrefix, type TestDatabase } from '../helper.js'
+import { createPgDatabase, createShopDatabase, deletePrefix, needs, REDIS_URL, redisClient,
+  silentLog, testConfig, uniquePrefix, type TestDatabase } from '../helper.js'
 
 describe('default counts', { skip: await needs('postgres', 'redis') }, () => {
   const prefix = uniquePrefix()
@@ -64,5 +64,25 @@ describe('default counts', { skip: await needs('postgres', 'redis') }, () => {
     const errors = cached.initech?.count_errors as Record<string, string>
     assert.deepEqual(Object.keys(errors), ['customers'])
     assert.match(errors.customers ?? '', /customers.*does not exist/)
+  })
+
+  test('should fail a brand none of whose tables count, keeping no three nulls', async () => {
+    const empty = await createPgDatabase('empty')
+    const store = new RedisStore(REDIS_URL)
+    const sources = new SourceRegistry({ connectTimeoutMs: 5000, queryTimeoutMs: 5000 })
+    try {
+      const config = testConfig({ BRANDS: 'hollow', HOLLOW_DATABASE_URL: empty.url,
+        UPSTASH_REDIS_URL: REDIS_URL, METRICS_KEY_PREFIX: prefix })
+      const report = await refreshBrands({ config, store, sources, log: silentLog() },
+        { trigger: 'cli', runId: 'empty' })
+
+      assert.equal(report.results.hollow?.ok, false)
+      assert.equal(report.results.hollow?.retryable, false)
+      assert.match(report.results.hollow?.error ?? '', /None of the tables/)
+      assert.equal(await redis.exists(`${prefix}hollow`), 0)
+    } finally {
+      await Promise.all([store.close(), sources.closeAll()])
+      await empty.drop()
+    }
   })
 })
