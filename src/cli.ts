@@ -85,7 +85,7 @@ async function runFetch (config: Config, brandIds: string[], asJson: boolean): P
 
 function pickBrands (config: Config, ids: string[]): BrandConfig[] | undefined {
   if (ids.length === 0) return undefined
-  return ids.map((id) => {
+  return [...new Set(ids)].map((id) => {
     const brand = config.brands.find((candidate) => candidate.id === id)
     if (brand === undefined) {
       const error = new BrandUnknownError(id, config.brands.map((b) => b.id))

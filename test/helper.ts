@@ -1,9 +1,15 @@
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { createConnection } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Writable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { pino, type Logger } from 'pino'
+import { loadConfig, type Config, type Env } from '../src/config.js'
 import { loggerOptions } from '../src/logger.js'
 
 /** Where the tests find the machine's services; each can be pointed elsewhere. */
@@ -123,4 +129,76 @@ export function captureLogs (level = 'debug'): { log: Logger, lines: string[] } 
     }
   })
   return { log: pino(loggerOptions(level), sink), lines }
+}
+
+/** A Config read from `env` alone, as the service would read it, for tests. */
+export function testConfig (env: Env): Config {
+  return loadConfig(env)
+}
+
+/** A logger that writes nowhere, for tests that do not look at logs. */
+export function silentLog (): Logger {
+  return pino({ level: 'silent' })
+}
+
+/** Runs `work` with the process time zone set to `tz`, then puts the previous one back. */
+export async function withProcessTimeZone<T> (tz: string, work: () => Promise<T>): Promise<T> {
+  const previous = process.env.TZ
+  process.env.TZ = tz
+  try {
+    return await work()
+  } finally {
+    if (previous === undefined) delete process.env.TZ
+    else process.env.TZ = previous
+  }
+}
+
+/** `url` with a user and password put in, to prove a password never leaks anywhere. */
+export function withPassword (url: string, user: string, password: string): string {
+  const parsed = new URL(url)
+  parsed.username = user
+  parsed.password = password
+  return parsed.toString()
+}
+
+/** A PostgreSQL URL nothing listens on, so connecting fails at once. */
+export function unreachablePgUrl (password: string): string {
+  return `postgres://reader:${password}@127.0.0.1:1/nowhere`
+}
+
+export interface CliRun {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+const CLI_PATH = fileURLToPath(new URL('../src/cli.ts', import.meta.url))
+const TSX_LOADER = import.meta.resolve('tsx')
+
+/**
+ * Runs the CLI from its TypeScript source in a child process with exactly `env` (plus
+ * PATH) in `cwd`, piped, so it sees no terminal. Killed after `timeoutMs`.
+ */
+export async function runCli (args: string[], env: Env, cwd: string, timeoutMs = 20_000):
+Promise<CliRun> {
+  return await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', TSX_LOADER, CLI_PATH, ...args], {
+      cwd,
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: timeoutMs
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8') })
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8') })
+    child.once('error', reject)
+    child.once('close', (code) => { resolve({ code, stdout, stderr }) })
+  })
+}
+
+/** An empty directory of its own, so a CLI run there reads no stray .env. */
+export async function tempDir (): Promise<{ path: string, remove: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), 'metrics-cache-'))
+  return { path, remove: async () => { await rm(path, { recursive: true, force: true }) } }
 }

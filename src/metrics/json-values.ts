@@ -63,3 +63,33 @@ export function uniqueColumnNames (names: readonly string[]): string[] {
     return candidate
   })
 }
+
+const JSON_NUMBER = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y
+
+/**
+ * Parses JSON text, keeping every number that a double cannot hold exactly as a string
+ * of its exact digits (the rule integers and decimals follow), where JSON.parse would
+ * round it silently: `{"id": 12345678901234567890}` keeps all its digits.
+ */
+export function parseJsonExact (text: string): JsonValue {
+  let out = ''
+  let copied = 0
+
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i] as string
+    if (char === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++
+      continue
+    }
+    if (char !== '-' && (char < '0' || char > '9')) continue
+
+    JSON_NUMBER.lastIndex = i
+    const token = JSON_NUMBER.exec(text)?.[0] ?? char
+    if (typeof decimalFromText(token) === 'string') {
+      out += `${text.slice(copied, i)}"${token}"`
+      copied = i + token.length
+    }
+    i += token.length - 1
+  }
+  return JSON.parse(copied === 0 ? text : out + text.slice(copied)) as JsonValue
+}

@@ -1,5 +1,6 @@
 import postgresArray from 'postgres-array'
-import { decimalFromText, integerFromText, type JsonValue } from './json-values.js'
+import { decimalFromText, integerFromText, parseJsonExact, type JsonValue } from
+  './json-values.js'
 
 type TextParser = (text: string) => JsonValue
 
@@ -14,8 +15,8 @@ const SCALARS: Record<number, TextParser> = {
   21: Number, // int2
   23: Number, // int4
   26: Number, // oid
-  114: (text) => JSON.parse(text) as JsonValue, // json
-  3802: (text) => JSON.parse(text) as JsonValue, // jsonb
+  114: parseJsonExact, // json
+  3802: parseJsonExact, // jsonb
   700: floatFromText, // float4
   701: floatFromText, // float8
   1700: decimalFromText, // numeric
@@ -42,10 +43,26 @@ const ARRAYS: Record<number, number> = {
   1185: 1184
 }
 
-/** A node-postgres `types` object mapping every column to its JSON value. */
+/**
+ * Array types of built-in scalars that stay text (text, varchar, char, name, uuid, time,
+ * interval, network and bit types, money, xml): their elements keep PostgreSQL's text,
+ * but the array itself still becomes a JSON array.
+ */
+const TEXT_ARRAYS = new Set([143, 651, 791, 1002, 1003, 1009, 1014, 1015, 1040, 1041, 1183,
+  1187, 1270, 1561, 1563, 2951])
+
+const keepText: TextParser = (text) => text
+
+/**
+ * A node-postgres `types` object mapping every column to its JSON value.
+ *
+ * Limitation: arrays of types without a fixed OID (enums, domains, extension types such
+ * as citext) arrive as PostgreSQL's array text, `{a,b}`, since their element type is not
+ * known without a catalog lookup.
+ */
 export const pgJsonTypes = {
   getTypeParser (oid: number, format?: string): TextParser {
-    if (format === 'binary') return (text) => text
+    if (format === 'binary') return keepText
     const scalar = SCALARS[oid]
     if (scalar !== undefined) return scalar
 
@@ -54,7 +71,8 @@ export const pgJsonTypes = {
     if (elementParser !== undefined) {
       return (text) => postgresArray.parse(text, elementParser) as JsonValue
     }
-    return (text) => text
+    if (TEXT_ARRAYS.has(oid)) return (text) => postgresArray.parse(text, keepText) as JsonValue
+    return keepText
   }
 }
 
@@ -85,8 +103,14 @@ export function timestamptzToUtcIso (text: string): string {
   const [, y, mo, d, h, mi, s, fraction = '', sign, oh, om = '0', os = '0'] = match
   const offsetSeconds = (sign === '-' ? -1 : 1) * (Number(oh) * 3600 + Number(om) * 60 +
     Number(os))
-  const localMs = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi),
-    Number(s))
-  const utc = new Date(localMs - offsetSeconds * 1000).toISOString().slice(0, 19)
-  return `${utc}${fraction}Z`
+  // Date.UTC reads years 0-99 as 1900-1999, so the year is set on its own.
+  const local = new Date(Date.UTC(2000, 0, 1, Number(h), Number(mi), Number(s)))
+  local.setUTCFullYear(Number(y), Number(mo) - 1, Number(d))
+  const utc = new Date(local.getTime() - offsetSeconds * 1000)
+  return `${isoWithoutMs(utc)}${fraction}Z`
+}
+
+/** `YYYY-MM-DDTHH:MM:SS`, with PostgreSQL's plain digits for a year past 9999. */
+function isoWithoutMs (date: Date): string {
+  return date.toISOString().slice(0, -5).replace(/^\+0*/, '')
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { canonicalDecimal, decimalFromText, integerFromText, uniqueColumnNames } from
+import { canonicalDecimal, decimalFromText, integerFromText, parseJsonExact, uniqueColumnNames }
+  from
   '../../src/metrics/json-values.js'
 
 test('should keep integers beyond 2^53 - 1 as their exact digits', () => {
@@ -29,4 +30,14 @@ test('should suffix repeated column names instead of dropping a value', () => {
   assert.deepEqual(uniqueColumnNames(['count', 'count', 'n', 'count']),
     ['count', 'count_2', 'n', 'count_3'])
   assert.deepEqual(uniqueColumnNames(['a', 'a_2', 'a']), ['a', 'a_2', 'a_3'])
+})
+
+test('should parse JSON keeping numbers a double cannot hold as exact strings', () => {
+  assert.deepEqual(parseJsonExact('{"id": 12345678901234567890, "n": [1, -2.5, 1e400]}'),
+    { id: '12345678901234567890', n: [1, -2.5, '1e400'] })
+  assert.deepEqual(parseJsonExact('{"s": "12345678901234567890 \\" 9007199254740993"}'),
+    { s: '12345678901234567890 " 9007199254740993' })
+  assert.deepEqual(parseJsonExact('-9007199254740993'), '-9007199254740993')
+  assert.deepEqual(parseJsonExact('[true, null, 0.1, 9007199254740991]'),
+    [true, null, 0.1, 9007199254740991])
 })
