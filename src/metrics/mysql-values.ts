@@ -1,5 +1,5 @@
-import { decimalFromText, floatFromValue, integerFromText, type JsonValue } from
-  './json-values.js'
+import { decimalFromText, floatFromValue, integerFromText, parseJsonExact, type JsonValue }
+  from './json-values.js'
 
 /** What the mapping needs of a mysql2 column definition. */
 export interface MysqlColumn {
@@ -9,6 +9,8 @@ export interface MysqlColumn {
   columnLength?: number
   /** 63 is `binary`: BLOB, BINARY, VARBINARY and BIT columns. */
   characterSet?: number
+  /** "json" where MariaDB, which sends JSON as LONGTEXT, flags the column as JSON. */
+  extendedFormat?: string
 }
 
 /** Protocol type codes, as the MySQL client/server protocol numbers them. */
@@ -29,14 +31,15 @@ const T = {
 
 /**
  * The driver settings that the mapping below expects: BIGINT, DECIMAL and every date as
- * the server's exact text, so that nothing is rounded or shifted on the way; JSON parsed.
+ * the server's exact text, so that nothing is rounded or shifted on the way; JSON too, so
+ * that its big numbers keep their digits.
  */
 export const MYSQL_DRIVER_TYPES = {
   supportBigNumbers: true,
   bigNumberStrings: true,
   dateStrings: true,
   decimalNumbers: false,
-  jsonStrings: false
+  jsonStrings: true
 } as const
 
 /**
@@ -46,6 +49,7 @@ export const MYSQL_DRIVER_TYPES = {
  */
 export function mysqlJsonValue (column: MysqlColumn, value: unknown): JsonValue {
   if (value === null || value === undefined) return null
+  if (column.extendedFormat === 'json') return parseJsonExact(String(value))
 
   switch (column.columnType) {
     case T.TINY:
@@ -65,6 +69,8 @@ export function mysqlJsonValue (column: MysqlColumn, value: unknown): JsonValue 
       return dateTimeToIso(String(value), '')
     case T.TIMESTAMP:
       return dateTimeToIso(String(value), 'Z')
+    case T.JSON:
+      return parseJsonExact(String(value))
     case T.BIT:
       return Buffer.isBuffer(value) ? bitsToInteger(value) : Number(value)
   }

@@ -66,6 +66,15 @@ describe('MySQL/MariaDB source', { skip: await needs('mysql') }, () => {
     }])
   })
 
+  test('should keep every digit of a big number inside a JSON column', async () => {
+    await db.query(`CREATE TABLE docs (doc JSON);
+      INSERT INTO docs VALUES ('{"id": 12345678901234567890, "n": 1.5}');`)
+
+    const { rows } = await source.runReadOnly('SELECT doc FROM docs', 10)
+
+    assert.deepEqual(rows, [{ doc: { id: '12345678901234567890', n: 1.5 } }])
+  })
+
   test('should suffix a column name that a query repeats', async () => {
     const { rows } = await source.runReadOnly('SELECT 1 AS count, 2 AS count, 3 AS count', 10)
 
