@@ -90,7 +90,7 @@ export function loadConfig (env: Env): Config {
     ttlSeconds: readPositiveInt(env, ['METRICS_TTL_SECONDS', 'CACHE_TTL_SECONDS'], 86400,
       'seconds'),
     preserveOldSeconds: readPositiveInt(env, ['CACHE_PRESERVE_OLD_SECONDS'], 3600, 'seconds'),
-    keyPrefix: env.METRICS_KEY_PREFIX ?? 'metrics:',
+    keyPrefix: nonEmpty(env.METRICS_KEY_PREFIX) ?? 'metrics:',
     concurrency: readPositiveInt(env, ['METRICS_CONCURRENCY'], 16, 'brands'),
     queryTimeoutMs: readPositiveInt(env, ['METRICS_QUERY_TIMEOUT_MS'], 30000, 'milliseconds'),
     connectTimeoutMs: readPositiveInt(env, ['METRICS_CONNECT_TIMEOUT_MS'], 10000,

@@ -196,6 +196,11 @@ describe('numbers and defaults', () => {
     assert.equal(authMode(config), 'none')
   })
 
+  test('should take a blank METRICS_KEY_PREFIX as unset, like every other variable', () => {
+    assert.equal(loadConfig(env({ METRICS_KEY_PREFIX: '  ' })).keyPrefix, 'metrics:')
+    assert.equal(loadConfig(env({ METRICS_KEY_PREFIX: 'dash:' })).keyPrefix, 'dash:')
+  })
+
   test('should read METRICS_TTL_SECONDS before its alias CACHE_TTL_SECONDS', () => {
     assert.equal(loadConfig(env({ CACHE_TTL_SECONDS: '120' })).ttlSeconds, 120)
     assert.equal(loadConfig(env({ METRICS_TTL_SECONDS: '60', CACHE_TTL_SECONDS: '120' }))
