@@ -12,23 +12,23 @@ export type SignatureCheck = (signature: string | undefined, body: Buffer) => Pr
  * `QSTASH_URL` is set, the token's `sub` claim must equal it.
  *
  * Development mode is forced off: the SDK would otherwise read `QSTASH_DEV` from the
- * process environment and swap our keys for its public development keys. Both keys
- * are always handed over (one twice when only one is set), because with fewer the SDK
- * falls back to reading signing keys from the environment itself.
+ * process environment and swap our keys for its public development keys. Each
+ * Receiver gets both of its key slots filled, because with one empty the SDK falls
+ * back to reading signing keys from the environment itself.
  *
  * Limitation: the SDK hashes the body as text, so a body that is not valid UTF-8 is
  * refused rather than verified byte for byte; QStash events are JSON, hence UTF-8.
  */
 export function signatureCheck (config: Config): SignatureCheck | undefined {
   const { current, next } = config.signingKeys
-  const first = current ?? next
-  if (first === undefined) return undefined
+  const keys = [...new Set([current, next].filter((key) => key !== undefined))]
+  if (keys.length === 0) return undefined
 
-  const receiver = new Receiver({
-    currentSigningKey: first,
-    nextSigningKey: next ?? first,
-    devMode: false
-  })
+  // One receiver per key, each holding its key twice, so that the log can say why each
+  // key refused a token (the SDK's own rotation reports the last failure only).
+  const receivers = keys.map((key) =>
+    new Receiver({ currentSigningKey: key, nextSigningKey: key, devMode: false }))
+  const names = keys.length === 2 ? ['current key', 'next key'] : ['key']
   const url = config.qstashUrl
 
   return async (signature, body) => {
@@ -37,14 +37,21 @@ export function signatureCheck (config: Config): SignatureCheck | undefined {
     }
     if (!isUtf8(body)) throw refused('the body is not valid UTF-8')
 
-    try {
-      await receiver.verify({ signature, body: body.toString('utf8'), url })
-    } catch (error) {
-      throw refused(error instanceof Error ? error.message : String(error))
+    const text = body.toString('utf8')
+    const reasons: string[] = []
+    for (const [i, receiver] of receivers.entries()) {
+      try {
+        await receiver.verify({ signature, body: text, url })
+        return
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error)
+        reasons.push(`${names[i] ?? 'key'}: ${reason}`)
+      }
     }
+    throw refused(reasons.join('; '))
   }
 }
 
 function refused (reason: string): AuthError {
-  return new AuthError('SIGNATURE_INVALID', `The Upstash-Signature does not verify: ${reason}.`)
+  return new AuthError('SIGNATURE_INVALID', `The Upstash-Signature does not verify (${reason}).`)
 }
