@@ -80,7 +80,7 @@ describe('POST /qstash against real databases and Redis',
 
     test('should query each brand at most twice for a burst of 50 triggers', async () => {
       const dbs = await probes(BRANDS)
-      const app = await buildTestApp({ ...brandEnv(dbs, slowProbeQuery(500)),
+      const app = await buildTestApp({ ...brandEnv(dbs, slowProbeQuery(1000)),
         METRICS_KEY_PREFIX: prefix() })
 
       const answers = await Promise.all(Array.from({ length: 50 }, async (_, i) =>

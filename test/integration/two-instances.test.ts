@@ -98,7 +98,7 @@ describe('two server processes sharing one Redis',
       }
       BRANDS.forEach((id, i) => {
         env[`${id.toUpperCase()}_DATABASE_URL`] = (dbs[i] as TestDatabase).url
-        env[`${id.toUpperCase()}_METRICS_QUERY`] = slowProbeQuery(300)
+        env[`${id.toUpperCase()}_METRICS_QUERY`] = slowProbeQuery(500)
       })
       servers.push(...await Promise.all([startServer(env), startServer(env)]))
     })
