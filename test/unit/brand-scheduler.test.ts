@@ -7,7 +7,6 @@ import type { BrandConfig } from '../../src/config.js'
 import type { BrandResult } from '../../src/refresh.js'
 import { brandKeys } from '../../src/store/keys.js'
 import { MemoryStore } from '../../src/store/memory-store.js'
-import { RedisStore } from '../../src/store/redis-store.js'
 
 const log = pino({ level: 'silent' })
 const ACME: BrandConfig = { id: 'acme' }
@@ -124,20 +123,4 @@ describe('BrandScheduler', () => {
     await scheduler.refresh(ACME, log)
     assert.equal(calls, 2)
   })
-
-  test('should report a retryable STORE_UNAVAILABLE when the lock cannot be taken',
-    async () => {
-      const store = new RedisStore('redis://127.0.0.1:1', { commandTimeoutMs: 300 })
-      const { refreshOne, starts } = timedRefresh(1)
-      const scheduler = new BrandScheduler(refreshOne,
-        { store, keyPrefix: PREFIX, lockTtlMs: 1000, pollMs: 10 })
-      try {
-        const result = await scheduler.refresh(ACME, log)
-        assert.equal(result.error_code, 'STORE_UNAVAILABLE')
-        assert.equal(result.retryable, true)
-        assert.equal(starts.length, 0)
-      } finally {
-        await store.close()
-      }
-    })
 })
