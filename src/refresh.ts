@@ -1,6 +1,7 @@
 import pLimit from 'p-limit'
 import type { Logger } from 'pino'
 import type { BrandConfig, Config } from './config.js'
+import { BrandScheduler } from './brand-scheduler.js'
 import { AppError, isRetryable, StoreError } from './errors.js'
 import { withDeadline } from './deadline.js'
 import { collectMetrics, type Metrics } from './metrics/collect.js'
@@ -59,6 +60,9 @@ export interface RefreshRequest {
 /**
  * Runs one refresh pass: every brand (or those asked for) at most `concurrency` at once.
  * A brand's failure is recorded in its status and result and never stops the others.
+ * Each brand goes through the context's BrandScheduler: a brand already being
+ * refreshed in this process is covered by one shared later refresh, and a brand
+ * another instance is refreshing is waited for (see its lock).
  */
 export async function refreshBrands (ctx: RefreshContext, request: RefreshRequest):
 Promise<RefreshReport> {
@@ -69,7 +73,7 @@ Promise<RefreshReport> {
 
   const limit = pLimit(ctx.config.concurrency)
   const outcomes = await Promise.all(brands.map(async (brand) =>
-    await limit(async () => await refreshBrand(ctx, brand, log))))
+    await limit(async () => await schedulerOf(ctx).refresh(brand, log))))
 
   const results: Record<string, BrandResult> = {}
   brands.forEach((brand, i) => { results[brand.id] = outcomes[i] as BrandResult })
@@ -126,12 +130,42 @@ async function readBrand (ctx: RefreshContext, brand: BrandConfig): Promise<Metr
   const source = ctx.sources.get(brand)
   // The source's own deadlines cover each step; this one bounds the whole brand,
   // whatever a driver does.
-  const deadline = config.connectTimeoutMs + 2 * config.queryTimeoutMs + 5000
   return await withDeadline(collectMetrics(brand.id, source, {
     customQuery: brand.customQuery,
     maxRows: config.maxRows,
     overallSummary: config.overallSummary
-  }), deadline, `Refreshing brand "${brand.id}"`)
+  }), brandDeadlineMs(config), `Refreshing brand "${brand.id}"`)
+}
+
+/** The longest a brand's read may take, whatever its driver does. */
+export function brandDeadlineMs (config: Config): number {
+  return config.connectTimeoutMs + 2 * config.queryTimeoutMs + 5000
+}
+
+/**
+ * Time on top of the read deadline that a brand's lock lives: enough for the store
+ * writes that follow the read (each has its own 5 s deadline).
+ */
+const LOCK_MARGIN_MS = 15_000
+
+const schedulers = new WeakMap<RefreshContext, BrandScheduler>()
+
+/**
+ * The scheduler every refresh through `ctx` goes through, created on first use: one
+ * per context, so the webhook and a pass started in the same process coalesce, and
+ * all of them take the brands' cross-instance locks.
+ */
+export function schedulerOf (ctx: RefreshContext): BrandScheduler {
+  let scheduler = schedulers.get(ctx)
+  if (scheduler === undefined) {
+    scheduler = new BrandScheduler(async (brand, log) => await refreshBrand(ctx, brand, log), {
+      store: ctx.store,
+      keyPrefix: ctx.config.keyPrefix,
+      lockTtlMs: brandDeadlineMs(ctx.config) + LOCK_MARGIN_MS
+    })
+    schedulers.set(ctx, scheduler)
+  }
+  return scheduler
 }
 
 /**

@@ -4,14 +4,23 @@ import { hasBearerToken } from '../auth.js'
 import type { BrandConfig } from '../config.js'
 import { AuthError, BrandUnknownError } from '../errors.js'
 import { refreshBrands, type RefreshReport } from '../refresh.js'
+import { signatureCheck, type SignatureCheck } from '../signature.js'
 import type { AppContext } from '../app.js'
+import { loadProgress, recordProgress } from '../message-progress.js'
 
 /** QStash treats this status, with the header below, as "never retry". */
 const NON_RETRYABLE_STATUS = 489
 
+/**
+ * POST /qstash: authenticate, pick the brands the body asks for, skip those a previous
+ * delivery of the same message already cached, refresh the rest and answer with the
+ * status QStash acts on (see statusCodeOf).
+ */
 export function qstashRoutes (app: FastifyInstance, ctx: AppContext): void {
+  const checkSignature = signatureCheck(ctx.config)
+
   app.post('/qstash', async (request, reply) => {
-    authenticate(request, ctx)
+    await authenticate(request, ctx, checkSignature)
 
     const brands = selectBrands(request.body, ctx.config.brands)
     if (brands instanceof BrandUnknownError) {
@@ -22,23 +31,40 @@ export function qstashRoutes (app: FastifyInstance, ctx: AppContext): void {
     }
 
     const messageId = headerOf(request, 'upstash-message-id')
+    const done = await loadProgress(ctx, messageId)
+    const remaining = brands.filter((brand) => !done.has(brand.id))
+    const alreadyDone = brands.filter((brand) => done.has(brand.id)).map((brand) => brand.id)
+    if (remaining.length === 0) {
+      request.log.info({ messageId, brands: alreadyDone.length }, 'message already done')
+      return await reply.code(200).send({ status: 'ok', results: {}, already_done: alreadyDone })
+    }
+
     const report = await refreshBrands(ctx, {
-      brands,
+      brands: remaining,
       trigger: 'qstash',
       runId: messageId ?? randomUUID()
     })
+    await recordProgress(ctx, messageId, report)
     return await reply.code(statusCodeOf(report)).send({
       status: report.ok ? 'ok' : 'error',
-      results: report.results
+      results: report.results,
+      ...(alreadyDone.length > 0 ? { already_done: alreadyDone } : {})
     })
   })
 }
 
-function authenticate (request: FastifyRequest, ctx: AppContext): void {
+/** Both checks that are configured must pass: the bearer token and the signature. */
+async function authenticate (request: FastifyRequest, ctx: AppContext,
+  checkSignature: SignatureCheck | undefined): Promise<void> {
   const token = ctx.config.authToken
   if (token !== undefined && !hasBearerToken(headerOf(request, 'authorization'), token)) {
     throw new AuthError('TOKEN_INVALID', 'The Authorization header does not carry the ' +
       'bearer token QSTASH_AUTH_TOKEN names.')
+  }
+
+  if (checkSignature !== undefined) {
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
+    await checkSignature(headerOf(request, 'upstash-signature'), body)
   }
 }
 
