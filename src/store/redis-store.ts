@@ -44,6 +44,8 @@ export class RedisStore implements CacheStore {
 
   async writeMetrics (write: MetricsWrite): Promise<void> {
     const { keys } = write
+    // Limitation: COPY cannot be made conditional inside MULTI, so when the metrics have
+    // expired but an older :old remains, EXPIRE gives that older copy a fresh TTL.
     const replies = await this.#run('write metrics', async () => await this.#redis.multi()
       .copy(keys.metrics, keys.old, 'REPLACE')
       .expire(keys.old, write.preserveOldSeconds)
