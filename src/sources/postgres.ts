@@ -92,10 +92,16 @@ export class PostgresSource implements Source {
         this.#safeMessage(error), { cause: error })
     }
 
+    // The pool listens for errors only on idle connections. A checked-out one whose
+    // server goes away (a terminated backend, a reset) emits 'error' as well as failing
+    // its query, and with no listener that event would crash the process.
+    const ignore = (): void => {}
+    client.on('error', ignore)
     const deadline = this.#options.queryTimeoutMs + 2000
     try {
       const result = await withDeadline(work(client), deadline, 'the query',
         () => { client.release(true) })
+      client.removeListener('error', ignore)
       client.release()
       return result
     } catch (error) {
@@ -126,25 +132,28 @@ export class PostgresSource implements Source {
   }
 }
 
-/** Reads at most `maxRows` + 1 rows through a cursor, so a huge result is never loaded. */
+/**
+ * Reads at most `maxRows` + 1 rows through a cursor, so a huge result is never loaded.
+ * The cursor is closed only after a good read: after an error the connection may be gone
+ * (a terminated backend), a close would wait for an answer that never comes, and
+ * #withClient destroys that connection anyway.
+ */
 async function readRows (client: pg.PoolClient, sql: string, maxRows: number):
 Promise<QueryRows> {
   const cursor = client.query(new Cursor(sql, [], { rowMode: 'array', types: pgJsonTypes }))
-  try {
-    const { rows, fields } = await new Promise<{ rows: JsonValue[][], fields: pg.FieldDef[] }>(
-      (resolve, reject) => {
-        cursor.read(maxRows + 1, (error, rows, result) => {
-          if (error !== undefined && error !== null) reject(error)
-          else resolve({ rows: rows as JsonValue[][], fields: result?.fields ?? [] })
-        })
+  const { rows, fields } = await new Promise<{ rows: JsonValue[][], fields: pg.FieldDef[] }>(
+    (resolve, reject) => {
+      cursor.read(maxRows + 1, (error, rows, result) => {
+        if (error !== undefined && error !== null) reject(error)
+        else resolve({ rows: rows as JsonValue[][], fields: result?.fields ?? [] })
       })
-    const names = uniqueColumnNames(fields.map((field) => field.name))
-    return {
-      rows: rows.slice(0, maxRows).map((values) => toRow(names, values)),
-      truncated: rows.length > maxRows
-    }
-  } finally {
-    await cursor.close()
+    })
+  await cursor.close()
+
+  const names = uniqueColumnNames(fields.map((field) => field.name))
+  return {
+    rows: rows.slice(0, maxRows).map((values) => toRow(names, values)),
+    truncated: rows.length > maxRows
   }
 }
 
