@@ -101,6 +101,8 @@ export async function startSilentServer (): Promise<SilentServer> {
   const sockets = new Set<Socket>()
   const server: Server = createServer((socket) => {
     sockets.add(socket)
+    // Read and drop what the client says: an unread socket never sees the client's FIN.
+    socket.resume()
     socket.on('error', () => {})
     socket.on('close', () => { sockets.delete(socket) })
   })
