@@ -21,6 +21,8 @@ export class PostgresSource implements Source {
   readonly #pool: pg.Pool
   readonly #url: string
   readonly #options: SourceOptions
+  /** Connections checked out right now, so that close() can cancel their queries. */
+  readonly #active = new Set<pg.PoolClient>()
 
   constructor (url: string, options: SourceOptions) {
     this.target = describeUrl(url, 'postgres')
@@ -74,9 +76,40 @@ export class PostgresSource implements Source {
     await this.#withClient(async (client) => { await client.query('SELECT 1') })
   }
 
+  /**
+   * Cancels the queries still running (a shutdown that could not wait for them), then
+   * closes every connection. Without the cancel, the server would go on running an
+   * abandoned query, holding its session, until statement_timeout.
+   */
   async close (): Promise<void> {
+    if (this.#active.size > 0) await this.#cancelActive()
     await withDeadline(this.#pool.end(), this.#options.connectTimeoutMs, 'closing the pool')
       .catch(() => {})
+  }
+
+  /** Best effort, under the connect deadline: statement_timeout still ends what it misses. */
+  async #cancelActive (): Promise<void> {
+    const pids = [...this.#active].map((client) => (client as { processID?: unknown }).processID)
+      .filter((pid): pid is number => typeof pid === 'number')
+    const canceller = new pg.Client({
+      connectionString: this.#url,
+      connectionTimeoutMillis: this.#options.connectTimeoutMs,
+      statement_timeout: this.#options.connectTimeoutMs,
+      application_name: 'metrics-cache'
+    })
+    canceller.on('error', () => {})
+    const deadline = this.#options.connectTimeoutMs
+    try {
+      await withDeadline((async () => {
+        await canceller.connect()
+        await canceller.query('SELECT pg_cancel_backend(pid) FROM unnest($1::int[]) AS pid',
+          [pids])
+      })(), deadline, 'cancelling queries')
+    } catch {
+      // The queries end at statement_timeout anyway; closing must not wait on this.
+    } finally {
+      await withDeadline(canceller.end(), deadline, 'closing the canceller').catch(() => {})
+    }
   }
 
   /**
@@ -97,6 +130,7 @@ export class PostgresSource implements Source {
     // its query, and with no listener that event would crash the process.
     const ignore = (): void => {}
     client.on('error', ignore)
+    this.#active.add(client)
     const deadline = this.#options.queryTimeoutMs + 2000
     try {
       const result = await withDeadline(work(client), deadline, 'the query',
@@ -107,6 +141,8 @@ export class PostgresSource implements Source {
     } catch (error) {
       if (!(error instanceof DeadlineError)) client.release(true)
       throw this.#queryError(error)
+    } finally {
+      this.#active.delete(client)
     }
   }
 
