@@ -72,7 +72,7 @@ describe('cache store outages', { skip: await needs('postgres') }, () => {
       for (const brand of ['fast', 'slow']) {
         const keys = brandKeys(prefix, brand)
         const [metrics, status] = await client.mget(keys.metrics, keys.status)
-        out[brand] = { metrics: parse(metrics), status: parse(status) }
+        out[brand] = { metrics: parse(metrics ?? null), status: parse(status ?? null) }
       }
       return out
     } finally {
