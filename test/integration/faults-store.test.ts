@@ -90,7 +90,7 @@ describe('cache store outages', { skip: await needs('postgres') }, () => {
   })
 
   it('should answer 503 within the bound when the store is down before a pass, then recover ' +
-    'without a restart', async () => {
+    'without a restart', async (t) => {
     await redis.kill()
 
     const down = await trigger()
@@ -102,6 +102,7 @@ describe('cache store outages', { skip: await needs('postgres') }, () => {
     const notReady = await ready()
     assert.equal(notReady.status, 503)
     assert.ok(notReady.ms < 3000, `/ready took ${notReady.ms} ms`)
+    t.diagnostic(`store down: webhook 503 in ${down.ms} ms, /ready 503 in ${notReady.ms} ms`)
     assert.ok(lines.some((line) => line.includes('"code":"STORE_UNAVAILABLE"') &&
       line.includes('brand failed')), 'the log names the store failure per brand')
 
@@ -136,7 +137,7 @@ describe('cache store outages', { skip: await needs('postgres') }, () => {
     })
 
   it('should write all of a brand or none of it when the store dies during the write',
-    async () => {
+    async (t) => {
       const outcomes: number[] = []
       for (let round = 0; round < 3; round++) {
         const killing = killingStore(runtime.store, redis)
@@ -153,11 +154,12 @@ describe('cache store outages', { skip: await needs('postgres') }, () => {
         assertConsistent(await snapshot())
       }
       assert.ok(outcomes.includes(503), `outcomes ${outcomes.join(',')}`)
+      t.diagnostic(`killed mid-write: answers ${outcomes.join(', ')}`)
       assert.equal((await trigger()).status, 200)
     })
 
   it('should answer 503 within the bound when the store hangs without closing, then recover',
-    async () => {
+    async (t) => {
       redis.freeze(true)
       try {
         const hung = await trigger()
@@ -166,6 +168,7 @@ describe('cache store outages', { skip: await needs('postgres') }, () => {
         const notReady = await ready()
         assert.equal(notReady.status, 503)
         assert.ok(notReady.ms < 3000, `/ready took ${notReady.ms} ms`)
+        t.diagnostic(`store hung: webhook 503 in ${hung.ms} ms, /ready 503 in ${notReady.ms} ms`)
       } finally {
         redis.freeze(false)
       }

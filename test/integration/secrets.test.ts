@@ -78,7 +78,7 @@ describe('secrets under faults', { skip: await needs('postgres') }, () => {
     const runtime = openRuntime(loadConfig(env), log)
     const app = await buildApp(runtime)
     const call = async (method: 'GET' | 'POST', url: string, authorization?: string):
-    Promise<number> => {
+      Promise<number> => {
       const response = await app.inject({ method, url,
         headers: authorization === undefined ? {} : { authorization } })
       seen.push(JSON.stringify(response.headers), response.body)

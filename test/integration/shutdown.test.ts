@@ -65,7 +65,7 @@ describe('shutdown on a signal', { skip: await needs('postgres', 'redis') }, () 
       assert.ok(late === 'refused' || late === 503, `a request after the signal got ${late}`)
 
       assert.equal(await served.exit, 0)
-      assert.ok(Date.now() - signalled < 8000, served.stderr.join(""))
+      assert.ok(Date.now() - signalled < 8000, served.stderr.join(''))
       assert.equal(await eventually(async () => await ourSessions([db.name]), 0, 2000), 0)
       assert.match(await redis.get(brandKeys(prefix, 'sleepy').metrics) ?? '', /"n":4/)
       const log = served.stderr.join('')
