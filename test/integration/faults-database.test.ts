@@ -133,6 +133,12 @@ describe('brand database faults', { skip: await needs('postgres', 'redis') }, ()
     }
   })
 
+  it('should stay ready while brand databases fail, since only the store decides', async () => {
+    const response = await app.inject({ method: 'GET', url: '/ready' })
+    assert.equal(response.statusCode, 200)
+    assert.deepEqual(response.json(), { ready: true })
+  })
+
   it(`should leave no connection behind after ${PASSES} passes with faults`, async (t) => {
     const databases = [healthy.name, shared.name]
     const warm = await ourSessions(databases)
