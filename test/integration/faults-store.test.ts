@@ -11,7 +11,7 @@ import type { BrandResult } from '../../src/refresh.js'
 import { openRuntime, type Runtime } from '../../src/runtime.js'
 import { brandKeys } from '../../src/store/keys.js'
 import type { CacheStore, MetricsWrite } from '../../src/store/store.js'
-import { startRedis, type RedisProcess } from '../faults.js'
+import { freePort, RedisProcess, startRedis } from '../faults.js'
 import { captureLogs, createShopDatabase, needs, uniquePrefix, type TestDatabase } from
   '../helper.js'
 
@@ -157,6 +157,27 @@ describe('cache store outages', { skip: await needs('postgres') }, () => {
       t.diagnostic(`killed mid-write: answers ${outcomes.join(', ')}`)
       assert.equal((await trigger()).status, 200)
     })
+
+  it('should start while the store is down, answer 503, and work once it comes up', async () => {
+    const late = new RedisProcess(await freePort())
+    const lateRuntime = openRuntime(loadConfig({ BRANDS: 'fast', FAST_DATABASE_URL: fast.url,
+      UPSTASH_REDIS_URL: late.url, METRICS_KEY_PREFIX: prefix }), log)
+    const lateApp = await buildApp(lateRuntime)
+    try {
+      const started = Date.now()
+      const down = await lateApp.inject({ method: 'POST', url: '/qstash' })
+      assert.equal(down.statusCode, 503)
+      assert.ok(Date.now() - started < BOUND_MS)
+      assert.equal((await lateApp.inject({ method: 'GET', url: '/ready' })).statusCode, 503)
+
+      await late.start()
+      assert.equal((await lateApp.inject({ method: 'POST', url: '/qstash' })).statusCode, 200)
+      assert.equal((await lateApp.inject({ method: 'GET', url: '/ready' })).statusCode, 200)
+    } finally {
+      await lateApp.close()
+      await late.kill()
+    }
+  })
 
   it('should answer 503 within the bound when the store hangs without closing, then recover',
     async (t) => {
