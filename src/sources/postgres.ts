@@ -22,6 +22,8 @@ export class PostgresSource implements Source {
   readonly #pool: pg.Pool
   readonly #url: string
   readonly #options: SourceOptions
+  /** Connections checked out right now, so that close() can cancel their queries. */
+  readonly #active = new Set<pg.PoolClient>()
 
   constructor (url: string, options: SourceOptions) {
     this.target = describeUrl(url, 'postgres')
@@ -75,9 +77,40 @@ export class PostgresSource implements Source {
     await this.#withClient(async (client) => { await client.query('SELECT 1') })
   }
 
+  /**
+   * Cancels the queries still running (a shutdown that could not wait for them), then
+   * closes every connection. Without the cancel, the server would go on running an
+   * abandoned query, holding its session, until statement_timeout.
+   */
   async close (): Promise<void> {
+    if (this.#active.size > 0) await this.#cancelActive()
     await withDeadline(this.#pool.end(), this.#options.connectTimeoutMs, 'closing the pool')
       .catch(() => {})
+  }
+
+  /** Best effort, under the connect deadline: statement_timeout still ends what it misses. */
+  async #cancelActive (): Promise<void> {
+    const pids = [...this.#active].map((client) => (client as { processID?: unknown }).processID)
+      .filter((pid): pid is number => typeof pid === 'number')
+    const canceller = new pg.Client({
+      connectionString: this.#url,
+      connectionTimeoutMillis: this.#options.connectTimeoutMs,
+      statement_timeout: this.#options.connectTimeoutMs,
+      application_name: 'metrics-cache'
+    })
+    canceller.on('error', () => {})
+    const deadline = this.#options.connectTimeoutMs
+    try {
+      await withDeadline((async () => {
+        await canceller.connect()
+        await canceller.query('SELECT pg_cancel_backend(pid) FROM unnest($1::int[]) AS pid',
+          [pids])
+      })(), deadline, 'cancelling queries')
+    } catch {
+      // The queries end at statement_timeout anyway; closing must not wait on this.
+    } finally {
+      await withDeadline(canceller.end(), deadline, 'closing the canceller').catch(() => {})
+    }
   }
 
   /**
@@ -93,15 +126,24 @@ export class PostgresSource implements Source {
         this.#safeMessage(error), { cause: error })
     }
 
+    // The pool listens for errors only on idle connections. A checked-out one whose
+    // server goes away (a terminated backend, a reset) emits 'error' as well as failing
+    // its query, and with no listener that event would crash the process.
+    const ignore = (): void => {}
+    client.on('error', ignore)
+    this.#active.add(client)
     const deadline = this.#options.queryTimeoutMs + 2000
     try {
       const result = await withDeadline(work(client), deadline, 'the query',
         () => { client.release(true) })
+      client.removeListener('error', ignore)
       client.release()
       return result
     } catch (error) {
       if (!(error instanceof DeadlineError)) client.release(true)
       throw this.#queryError(error)
+    } finally {
+      this.#active.delete(client)
     }
   }
 
@@ -127,25 +169,28 @@ export class PostgresSource implements Source {
   }
 }
 
-/** Reads at most `maxRows` + 1 rows through a cursor, so a huge result is never loaded. */
+/**
+ * Reads at most `maxRows` + 1 rows through a cursor, so a huge result is never loaded.
+ * The cursor is closed only after a good read: after an error the connection may be gone
+ * (a terminated backend), a close would wait for an answer that never comes, and
+ * #withClient destroys that connection anyway.
+ */
 async function readRows (client: pg.PoolClient, sql: string, maxRows: number):
 Promise<QueryRows> {
   const cursor = client.query(new Cursor(sql, [], { rowMode: 'array', types: pgJsonTypes }))
-  try {
-    const { rows, fields } = await new Promise<{ rows: JsonValue[][], fields: pg.FieldDef[] }>(
-      (resolve, reject) => {
-        cursor.read(maxRows + 1, (error, rows, result) => {
-          if (error !== undefined && error !== null) reject(error)
-          else resolve({ rows: rows as JsonValue[][], fields: result?.fields ?? [] })
-        })
+  const { rows, fields } = await new Promise<{ rows: JsonValue[][], fields: pg.FieldDef[] }>(
+    (resolve, reject) => {
+      cursor.read(maxRows + 1, (error, rows, result) => {
+        if (error !== undefined && error !== null) reject(error)
+        else resolve({ rows: rows as JsonValue[][], fields: result?.fields ?? [] })
       })
-    const names = uniqueColumnNames(fields.map((field) => field.name))
-    return {
-      rows: rows.slice(0, maxRows).map((values) => toRow(names, values)),
-      truncated: rows.length > maxRows
-    }
-  } finally {
-    await cursor.close()
+    })
+  await cursor.close()
+
+  const names = uniqueColumnNames(fields.map((field) => field.name))
+  return {
+    rows: rows.slice(0, maxRows).map((values) => toRow(names, values)),
+    truncated: rows.length > maxRows
   }
 }
 
