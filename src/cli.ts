@@ -7,6 +7,7 @@ import { BrandUnknownError, ConfigError } from './errors.js'
 import { createLogger } from './logger.js'
 import { refreshBrands, type RefreshReport } from './refresh.js'
 import { closeRuntime, openRuntime } from './runtime.js'
+import { runDemo } from './demo/run.js'
 import { serve } from './server.js'
 
 const USAGE = `Usage: metrics-cache <command> [options]
@@ -15,8 +16,10 @@ Commands:
   serve                      run the HTTP server (POST /qstash, GET /health)
   fetch [--brand ID]... [--json]
                              refresh every brand (or those named) once, print the results
+  demo [--once]              sample brands in embedded PostgreSQL, an in-process cache and
+                             the server on PORT (default 8080), triggered once by itself
 
-Exit codes of fetch: 0 every brand cached, 1 some failed, 2 configuration error.
+Exit codes of fetch and demo: 0 every brand cached, 1 some failed, 2 configuration error.
 Configuration comes from the environment and an optional .env file; see the README.`
 
 /** Exit codes shared by the commands. */
@@ -29,6 +32,7 @@ async function main (argv: string[]): Promise<number> {
     options: {
       brand: { type: 'string', multiple: true },
       json: { type: 'boolean', default: false },
+      once: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false }
     }
   })
@@ -36,6 +40,11 @@ async function main (argv: string[]): Promise<number> {
   if (values.help || command === undefined || command === 'help') {
     process.stdout.write(`${USAGE}\n`)
     return command === undefined && !values.help ? EXIT.config : EXIT.ok
+  }
+
+  // The demo brings its own brands and store: a .env meant for production stays unread.
+  if (command === 'demo') {
+    return await runDemo({ once: values.once, env: process.env, out: process.stdout })
   }
 
   dotenv.config({ quiet: true })
@@ -47,7 +56,7 @@ async function main (argv: string[]): Promise<number> {
     case 'fetch':
       return await runFetch(config, values.brand ?? [], values.json || !process.stdout.isTTY)
     default:
-      throw new ConfigError('command', `Unknown command "${command}": expected serve or fetch.`)
+      throw new ConfigError('command', `Unknown command "${command}": expected serve, fetch or demo.`)
   }
 }
 
