@@ -6,6 +6,7 @@ import { AppError } from './errors.js'
 import type { BrandResult } from './refresh.js'
 import { healthRoutes } from './routes/health.js'
 import { qstashRoutes } from './routes/qstash.js'
+import { statusPageRoutes } from './routes/status-page.js'
 import type { SourceRegistry } from './sources/index.js'
 import type { CacheStore } from './store/store.js'
 
@@ -53,6 +54,7 @@ export async function buildApp (ctx: AppContext): Promise<FastifyInstance> {
 
   healthRoutes(app, ctx)
   qstashRoutes(app, ctx)
+  statusPageRoutes(app, ctx)
   return app
 }
 

@@ -32,8 +32,11 @@ export interface DemoDatabase {
  * long query blocks the event loop, so only the client-side deadline bounds a query, and
  * only once the query returns.
  */
-export async function startDemoDatabase (setupSql: string): Promise<DemoDatabase> {
-  const db = await withDeadline(PGlite.create(), DEADLINE_MS, 'starting PGlite')
+export async function startDemoDatabase (setupSql: string, template?: Blob):
+Promise<DemoDatabase> {
+  const db = await withDeadline(
+    template === undefined ? PGlite.create() : PGlite.create({ loadDataDir: template }),
+    DEADLINE_MS, 'starting PGlite')
   let server: PGLiteSocketServer | undefined
   try {
     await db.exec(setupSql)
@@ -61,4 +64,22 @@ Promise<void> {
     await withDeadline(server.stop(), DEADLINE_MS, 'stopping the socket server').catch(() => {})
   }
   if (!db.closed) await withDeadline(db.close(), DEADLINE_MS, 'closing PGlite').catch(() => {})
+}
+
+/**
+ * Starts one database per setup script. Creating a PGlite runs initdb, which takes
+ * seconds; the first empty cluster is copied for the others, which start in a fraction
+ * of that. They start one after another: WebAssembly runs on this one thread anyway.
+ */
+export async function startDemoDatabases (setups: readonly string[]): Promise<DemoDatabase[]> {
+  const started: DemoDatabase[] = []
+  try {
+    const empty = await withDeadline(PGlite.create(), DEADLINE_MS, 'starting PGlite')
+    const template = await empty.dumpDataDir('none').finally(() => empty.close())
+    for (const setup of setups) started.push(await startDemoDatabase(setup, template))
+    return started
+  } catch (error) {
+    await Promise.all(started.map(async (database) => { await database.stop() }))
+    throw error
+  }
 }

@@ -8,7 +8,7 @@ import { createLogger } from '../logger.js'
 import type { BrandResult } from '../refresh.js'
 import { openRuntime } from '../runtime.js'
 import { readBrandViews } from '../store/read-model.js'
-import { startDemoDatabase, type DemoDatabase } from './databases.js'
+import { startDemoDatabases, type DemoDatabase } from './databases.js'
 import { demoTable } from './report.js'
 import { SAMPLE_BRANDS, sampleSchemaSql, type SampleBrand } from './sample-data.js'
 import { generateSigningKeys, signQstashRequest } from './sign.js'
@@ -35,8 +35,9 @@ const CLOSE_TIMEOUT_MS = 10_000
  */
 export async function runDemo (options: DemoOptions): Promise<number> {
   const brands = options.brands ?? SAMPLE_BRANDS
-  const databases = await Promise.all(brands.map(async (brand) =>
-    await startDemoDatabase(sampleSchemaSql(brand))))
+  options.out.write(`Starting ${brands.length} embedded PostgreSQL databases (PGlite) with ` +
+    'sample shops; this takes a few seconds.\n')
+  const databases = await startDemoDatabases(brands.map(sampleSchemaSql))
   let app: FastifyInstance | undefined
 
   try {
@@ -118,7 +119,7 @@ Promise<Record<string, BrandResult>> {
 }
 
 function urlsOf (port: number): string {
-  const base = `http://localhost:${port}`
+  const base = `http://127.0.0.1:${port}`
   return [
     `Status page:  ${base}/`,
     `Read API:     ${base}/api/metrics`,

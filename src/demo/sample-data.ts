@@ -41,7 +41,7 @@ export function sampleSchemaSql (brand: SampleBrand): string {
       SELECT 'customer' || g || '@${brand.id}.example', now() - (g % 365) * interval '1 day'
       FROM generate_series(1, ${brand.customers}) g;
     INSERT INTO orders (customer_id, total, created_at)
-      SELECT 1 + (g * 7919 % ${brand.customers}), round((12 + (g * 53 % 180))::numeric, 2),
+      SELECT 1 + (g * 7919 % ${brand.customers}), round(12 + (g * 53 % 180) + (g % 100) / 100.0, 2),
         date_trunc('day', now()) - (g % ${brand.days}) * interval '1 day'
           + (g * 97 % 86400) * interval '1 second'
       FROM generate_series(1, ${brand.orders}) g;`
