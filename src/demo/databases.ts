@@ -4,10 +4,12 @@ import { withDeadline } from '../deadline.js'
 
 /**
  * Connections one socket server accepts. node-postgres opens up to three per brand
- * (src/sources/postgres.ts), and the server's default of one would reset the others;
- * one spare covers a connection being replaced while the old one is still closing.
+ * (src/sources/postgres.ts), and the server's default of one resets the others. The
+ * server still counts a socket for a moment after the client closed it, so a pool that
+ * reconnects right after closing (a destroyed connection, a second pass) needs room for
+ * both; the connections share one PGlite session, so a spare one costs nothing.
  */
-export const DEMO_MAX_CONNECTIONS = 4
+export const DEMO_MAX_CONNECTIONS = 10
 
 /** Startup and shutdown of an embedded database take well under this. */
 const DEADLINE_MS = 30_000
