@@ -40,7 +40,7 @@ h1 { margin: 0 0 0.25rem; font-size: 1.6em; }
 .card.fresh { border-left-color: var(--ok); }
 .card.stale { border-left-color: var(--warn); }
 .card.failing { border-left-color: var(--bad); }
-h2 { display: flex; justify-content: space-between; gap: 0.5rem; margin: 0; font-size: 1.25em;
+h2 { display: flex; justify-content: space-between; align-items: center; gap: 0.5rem; margin: 0; font-size: 1.25em;
   overflow-wrap: anywhere; }
 .tag { display: inline-block; padding: 0 0.5em; border-radius: 1em; color: #fff;
   background: var(--muted); font-size: 0.85rem; font-weight: 600; white-space: nowrap; }

@@ -53,7 +53,7 @@ function renderBrands (views: BrandView[], ttlSeconds: number): string {
 
   const cards = views.map((view, i) => card(view, states[i] ?? 'empty', ttlSeconds)).join('\n')
   return `<p class="summary">${views.length} brands: ${tally}</p>
-<p class="note">Fresh means cached less than ${escapeHtml(duration(ttlSeconds))} ago ` +
+<p class="note">Fresh means cached at most ${escapeHtml(duration(ttlSeconds))} ago ` +
     `(METRICS_TTL_SECONDS).</p>
 <main class="grid">${cards}</main>`
 }
