@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { createServer } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../app.js'
 import { withDeadline } from '../deadline.js'
@@ -35,6 +36,8 @@ const CLOSE_TIMEOUT_MS = 10_000
  */
 export async function runDemo (options: DemoOptions): Promise<number> {
   const brands = options.brands ?? SAMPLE_BRANDS
+  // Fail before the databases take their seconds to start, not after.
+  await assertPortFree(loadConfig({ PORT: options.env.PORT }).port)
   options.out.write(`Starting ${brands.length} embedded PostgreSQL databases (PGlite) with ` +
     'sample shops; this takes a few seconds.\n')
   const databases = await startDemoDatabases(brands.map(sampleSchemaSql))
@@ -89,10 +92,22 @@ async function listen (app: FastifyInstance, port: number): Promise<void> {
   try {
     await app.listen({ port, host: '127.0.0.1' })
   } catch (error) {
-    if ((error as { code?: string }).code !== 'EADDRINUSE') throw error
-    throw new ConfigError('PORT', `Port ${port} is already in use on 127.0.0.1: stop what ` +
-      `listens there or choose another port, for example PORT=${port + 1} npm run demo.`)
+    throw portError(error, port)
   }
+}
+
+async function assertPortFree (port: number): Promise<void> {
+  const probe = createServer()
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (error) => { reject(portError(error, port)) })
+    probe.listen(port, '127.0.0.1', () => { probe.close(() => { resolve() }) })
+  })
+}
+
+function portError (error: unknown, port: number): unknown {
+  if ((error as { code?: string }).code !== 'EADDRINUSE') return error
+  return new ConfigError('PORT', `Port ${port} is already in use on 127.0.0.1: stop what ` +
+    `listens there or choose another port, for example PORT=${port + 1} npm run demo.`)
 }
 
 /** Sends the trigger QStash would send, signed with the demo's own key. */
