@@ -11,9 +11,9 @@ export const CHROMIUM_PATH = '/usr/bin/chromium'
  * The `skip` option for a suite that needs a browser: false when Debian's chromium is
  * installed, else a one-line reason. Under CI a missing browser fails the run instead.
  */
-export function needsChromium (): string | false {
-  if (existsSync(CHROMIUM_PATH)) return false
-  const reason = `needs ${CHROMIUM_PATH} (apt-get install -y chromium), which is missing`
+export function needsChromium (path = CHROMIUM_PATH): string | false {
+  if (existsSync(path)) return false
+  const reason = `needs ${path} (apt-get install -y chromium), which is missing`
   if (process.env.CI !== undefined && process.env.CI !== '') {
     throw new Error(`CI is set and this suite ${reason}`)
   }
