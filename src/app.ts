@@ -9,6 +9,7 @@ import { healthRoutes } from './routes/health.js'
 import { metricsApiRoutes } from './routes/metrics-api.js'
 import { prometheusRoutes } from './routes/prometheus.js'
 import { qstashRoutes } from './routes/qstash.js'
+import { statusPageRoutes } from './routes/status-page.js'
 import type { SourceRegistry } from './sources/index.js'
 import type { CacheStore } from './store/store.js'
 
@@ -66,6 +67,7 @@ export async function buildApp (appCtx: AppContext): Promise<FastifyInstance> {
   qstashRoutes(app, ctx)
   metricsApiRoutes(app, ctx)
   prometheusRoutes(app, metrics)
+  statusPageRoutes(app, ctx)
   return app
 }
 

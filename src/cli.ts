@@ -9,6 +9,7 @@ import { BrandUnknownError, ConfigError } from './errors.js'
 import { createLogger } from './logger.js'
 import { refreshBrands, type RefreshReport } from './refresh.js'
 import { closeRuntime, openRuntime } from './runtime.js'
+import { runDemo } from './demo/run.js'
 import { serve } from './server.js'
 
 const USAGE = `Usage: metrics-cache <command> [options]
@@ -19,8 +20,10 @@ Commands:
                              refresh every brand (or those named) once, print the results
   check [--json]             check each brand's URL and database, the cache store and auth
   get BRAND [--json]         print what is cached for BRAND, its age and latest status
+  demo [--once]              sample brands in embedded PostgreSQL, an in-process cache and
+                             the server on PORT (default 8080), triggered once by itself
 
-Exit codes of fetch: 0 every brand cached, 1 some failed, 2 configuration error.
+Exit codes of fetch and demo: 0 every brand cached, 1 some failed, 2 configuration error.
 Exit codes of check: 0 all good, 1 a brand or the cache store fails, 2 configuration error.
 Exit codes of get: 0 cached, 1 nothing cached (or the store is down), 2 unknown brand.
 Configuration comes from the environment and an optional .env file; see the README.`
@@ -35,6 +38,7 @@ async function main (argv: string[]): Promise<number> {
     options: {
       brand: { type: 'string', multiple: true },
       json: { type: 'boolean', default: false },
+      once: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false }
     }
   })
@@ -42,6 +46,11 @@ async function main (argv: string[]): Promise<number> {
   if (values.help || command === undefined || command === 'help') {
     process.stdout.write(`${USAGE}\n`)
     return command === undefined && !values.help ? EXIT.config : EXIT.ok
+  }
+
+  // The demo brings its own brands and store: a .env meant for production stays unread.
+  if (command === 'demo') {
+    return await runDemo({ once: values.once, env: process.env, out: process.stdout })
   }
 
   dotenv.config({ quiet: true })
@@ -58,7 +67,7 @@ async function main (argv: string[]): Promise<number> {
       return await runGet(config, positionals[1], values.json)
     default:
       throw new ConfigError('command',
-        `Unknown command "${command}": expected serve, fetch, check or get.`)
+        `Unknown command "${command}": expected serve, fetch, check, get or demo.`)
   }
 }
 

@@ -130,7 +130,8 @@ export function requireCache (config: Config): CacheConfig {
   if (config.cache === undefined) {
     throw new ConfigError('UPSTASH_REDIS_URL', 'No cache store is configured: set ' +
       'UPSTASH_REDIS_URL (or REDIS_URL) to a redis:// or rediss:// URL, or set ' +
-      'UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN.')
+      'UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN (CACHE_STORE=memory keeps ' +
+      'metrics inside the process, for trials only).')
   }
   return config.cache
 }
@@ -216,6 +217,9 @@ function checkDatabaseUrl (url: string, variable: string): string | undefined {
 }
 
 function readCache (env: Env, warnings: string[]): CacheConfig | undefined {
+  const asked = readCacheStore(env, warnings)
+  if (asked !== undefined) return asked
+
   const variable = nonEmpty(env.UPSTASH_REDIS_URL) !== undefined ? 'UPSTASH_REDIS_URL' : 'REDIS_URL'
   const url = nonEmpty(env[variable])
   const restUrl = nonEmpty(env.UPSTASH_REDIS_REST_URL)
@@ -242,6 +246,28 @@ function readCache (env: Env, warnings: string[]): CacheConfig | undefined {
       'https://, for example https://eu1-example-12345.upstash.io.')
   }
   return { kind: 'upstash-rest', url: restUrl, token: restToken }
+}
+
+/**
+ * The in-process store only when CACHE_STORE asks for it by name: a service that lost
+ * its Redis settings must refuse to start rather than quietly keep metrics to itself.
+ */
+function readCacheStore (env: Env, warnings: string[]): CacheConfig | undefined {
+  const asked = nonEmpty(env.CACHE_STORE)?.toLowerCase()
+  if (asked === undefined) return undefined
+  if (asked !== 'memory') {
+    throw new ConfigError('CACHE_STORE', 'CACHE_STORE must be "memory" or unset (then ' +
+      `UPSTASH_REDIS_URL or UPSTASH_REDIS_REST_URL names the store), got "${env.CACHE_STORE}".`)
+  }
+
+  warnings.push('CACHE_STORE=memory keeps metrics inside this process: nothing survives a ' +
+    'restart and no other process can read them')
+  const ignored = ['UPSTASH_REDIS_URL', 'REDIS_URL', 'UPSTASH_REDIS_REST_URL']
+    .filter((name) => nonEmpty(env[name]) !== undefined)
+  if (ignored.length > 0) {
+    warnings.push(`CACHE_STORE=memory wins over ${ignored.join(', ')}, which is ignored`)
+  }
+  return { kind: 'memory' }
 }
 
 function readPositiveInt (env: Env, names: string[], fallback: number, unit: string): number {

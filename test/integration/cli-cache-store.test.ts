@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { startDemoDatabases, type DemoDatabase } from '../../src/demo/databases.js'
+import { freePort, startCli, waitForHttp } from '../cli-process.js'
+
+const SHOP = `CREATE TABLE products (id int); CREATE TABLE orders (id int);
+  CREATE TABLE customers (id int); INSERT INTO orders SELECT generate_series(1, 5);`
+
+// No Redis anywhere: the brand database is PGlite, so this runs on every machine.
+describe('serve and fetch without a real cache store', () => {
+  let database: DemoDatabase
+  let brandEnv: Record<string, string>
+
+  before(async () => {
+    [database] = await startDemoDatabases([SHOP]) as [DemoDatabase]
+    brandEnv = { BRANDS: 'shop', SHOP_DATABASE_URL: database.url, LOG_LEVEL: 'warn' }
+  })
+  after(async () => { await database?.stop() })
+
+  for (const command of ['fetch', 'serve']) {
+    it(`should refuse to ${command} with exit 2 when no cache store is configured`, async () => {
+      const { done } = await startCli([command], brandEnv)
+      const { code, stderr } = await done
+
+      assert.equal(code, 2)
+      assert.match(stderr, /No cache store is configured: set UPSTASH_REDIS_URL/)
+    })
+  }
+
+  it('should fetch into the in-process store when CACHE_STORE=memory, with a warning',
+    async () => {
+      const { done } = await startCli(['fetch', '--json'], { ...brandEnv, CACHE_STORE: 'memory' })
+      const { code, stdout, stderr } = await done
+
+      assert.equal(code, 0, stderr)
+      assert.equal((JSON.parse(stdout) as { results: { shop: { ok: boolean } } }).results.shop.ok,
+        true)
+      assert.match(stderr, /CACHE_STORE=memory keeps metrics inside this process/)
+    })
+
+  it('should serve with CACHE_STORE=memory and stop with exit 0 on SIGTERM', async () => {
+    const port = await freePort()
+    const { child, done } = await startCli(['serve'],
+      { ...brandEnv, CACHE_STORE: 'memory', PORT: String(port) })
+    try {
+      const health = await waitForHttp(`http://127.0.0.1:${port}/health`)
+      assert.equal((await health.json() as { cache: string }).cache, 'memory')
+    } finally {
+      child.kill('SIGTERM')
+    }
+    const { code, stderr } = await done
+
+    assert.equal(code, 0, stderr)
+    assert.match(stderr, /nothing survives a restart/)
+  })
+})
