@@ -11,6 +11,7 @@ import { refreshBrands, type RefreshReport } from './refresh.js'
 import { closeRuntime, openRuntime } from './runtime.js'
 import { runDemo } from './demo/run.js'
 import { serve } from './server.js'
+import { formatTable } from './text-table.js'
 
 const USAGE = `Usage: metrics-cache <command> [options]
 
@@ -113,14 +114,8 @@ function toJson (report: RefreshReport): object {
 function table (report: RefreshReport): string {
   const rows = Object.entries(report.results).map(([brand, result]) =>
     [brand, result.ok ? 'cached' : 'FAILED', `${result.duration_ms} ms`, result.error ?? ''])
-  const header = ['brand', 'outcome', 'time', 'error']
-  const widths = header.map((title, i) =>
-    Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)))
-  const line = (cells: string[]): string =>
-    cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()
-
   const failed = rows.filter((row) => row[1] === 'FAILED').length
-  return [line(header), ...rows.map(line),
+  return [...formatTable(['brand', 'outcome', 'time', 'error'], rows),
     `${rows.length - failed} cached, ${failed} failed in ${report.duration_ms} ms`, ''].join('\n')
 }
 

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -41,16 +40,6 @@ Promise<CliRun> {
       })
     })
   return { child, done }
-}
-
-/** A port nothing listens on right now. */
-export async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve) })
-  const address = server.address()
-  await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
 }
 
 /** Polls `url` until it answers, within `timeoutMs`. */

@@ -1,5 +1,6 @@
 import type { BrandResult } from '../refresh.js'
 import type { BrandView } from '../store/read-model.js'
+import { formatTable } from '../text-table.js'
 
 /** What one brand's cached metrics hold, in a few words for a terminal. */
 export function describeCached (view: BrandView | undefined): string {
@@ -23,13 +24,7 @@ export function demoTable (results: Record<string, BrandResult>, views: BrandVie
     `${result.duration_ms} ms`,
     result.ok ? describeCached(views.find((view) => view.brand === brand)) : result.error ?? ''
   ])
-  const header = ['brand', 'outcome', 'time', 'cached']
-  const widths = header.map((title, i) =>
-    Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)))
-  const line = (cells: string[]): string =>
-    cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()
-
   const failed = rows.filter((row) => row[1] === 'FAILED').length
-  return [line(header), ...rows.map(line),
+  return [...formatTable(['brand', 'outcome', 'time', 'cached'], rows),
     `${rows.length - failed} cached, ${failed} failed`, ''].join('\n')
 }

@@ -1,11 +1,7 @@
 import { Redis } from 'ioredis'
 import { StoreError } from '../errors.js'
 import type { CacheStore, MetricsWrite } from './store.js'
-
-const UNLOCK_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0`
+import { UNLOCK_SCRIPT } from './unlock-script.js'
 
 export interface RedisStoreOptions {
   /** Deadline of one command, connecting included. @default 5000 */

@@ -2,12 +2,7 @@ import { Redis } from '@upstash/redis'
 import { StoreError } from '../errors.js'
 import { withDeadline } from '../deadline.js'
 import type { CacheStore, MetricsWrite } from './store.js'
-
-/** Frees a lock only for the token that holds it, as RedisStore does. */
-const UNLOCK_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0`
+import { UNLOCK_SCRIPT } from './unlock-script.js'
 
 export interface UpstashRestStoreOptions {
   /** Deadline of one HTTP request, its reply included. @default 5000 */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { startDemoDatabases, type DemoDatabase } from '../../src/demo/databases.js'
-import { freePort, startCli, waitForHttp } from '../cli-process.js'
+import { startCli, waitForHttp } from '../cli-process.js'
+import { freePort } from '../faults.js'
 
 const SHOP = `CREATE TABLE products (id int); CREATE TABLE orders (id int);
   CREATE TABLE customers (id int); INSERT INTO orders SELECT generate_series(1, 5);`

@@ -5,7 +5,8 @@ import { describe, it } from 'node:test'
 import { runDemo } from '../../src/demo/run.js'
 import { SAMPLE_BRANDS, type SampleBrand } from '../../src/demo/sample-data.js'
 import { ConfigError } from '../../src/errors.js'
-import { freePort, startCli } from '../cli-process.js'
+import { startCli } from '../cli-process.js'
+import { freePort } from '../faults.js'
 
 function capture (): { out: PassThrough, text: () => string } {
   const out = new PassThrough()
