@@ -4,7 +4,7 @@ import { SourceConnectError, SourceQueryError } from '../errors.js'
 import { DeadlineError, withDeadline } from '../deadline.js'
 import { integerFromText, uniqueColumnNames, type JsonRow } from '../metrics/json-values.js'
 import { MYSQL_DRIVER_TYPES, mysqlJsonValue } from '../metrics/mysql-values.js'
-import { describeUrl, redactUrl, type QueryRows, type Source, type SourceOptions,
+import { describeUrl, noResultSet, redactUrl, type QueryRows, type Source, type SourceOptions,
   type SourceTarget } from './source.js'
 import { mysqlSsl } from './tls.js'
 
@@ -226,7 +226,15 @@ async function readRows (conn: PoolConnection, sql: string, maxRows: number,
       settled = true
       reject(error)
     })
-    running.on('end', () => { if (!settled) finish(false) })
+    running.on('end', () => {
+      if (settled) return
+      if (fields.length === 0) {
+        settled = true
+        reject(noResultSet())
+        return
+      }
+      finish(false)
+    })
   })
 }
 

@@ -1,3 +1,4 @@
+import { SourceQueryError } from '../errors.js'
 import type { JsonRow } from '../metrics/json-values.js'
 
 export interface QueryRows {
@@ -67,4 +68,13 @@ export function describeUrl (url: string, engine: SourceTarget['engine']): Sourc
     host: parsed.port === '' ? parsed.hostname : `${parsed.hostname}:${parsed.port}`,
     database: decodeURIComponent(parsed.pathname.replace(/^\//, ''))
   }
+}
+
+/**
+ * A custom query that is no query (COMMIT, SET, an empty statement) has no columns:
+ * caching its `[]` would claim that the data is empty.
+ */
+export function noResultSet (): SourceQueryError {
+  return new SourceQueryError('The custom query returned no result set: it must be a ' +
+    'statement that returns rows, such as SELECT.', { isRetryable: false })
 }

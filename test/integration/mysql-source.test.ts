@@ -75,6 +75,17 @@ describe('MySQL/MariaDB source', { skip: await needs('mysql') }, () => {
     assert.deepEqual(rows, [{ doc: { id: '12345678901234567890', n: 1.5 } }])
   })
 
+  test('should refuse a custom query that returns no result set', async () => {
+    await assert.rejects(source.runReadOnly('COMMIT', 10), (error: unknown) => {
+      assert.ok(error instanceof SourceQueryError)
+      assert.equal(error.isRetryable, false)
+      assert.match(error.message, /no result set/)
+      return true
+    })
+    assert.deepEqual((await source.runReadOnly('SELECT 1 AS n FROM DUAL WHERE 1 = 0', 10)).rows,
+      [])
+  })
+
   test('should suffix a column name that a query repeats', async () => {
     const { rows } = await source.runReadOnly('SELECT 1 AS count, 2 AS count, 3 AS count', 10)
 

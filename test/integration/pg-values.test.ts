@@ -213,4 +213,32 @@ describe('PostgreSQL values through a custom query', { skip: await needs('postgr
       await quick.close()
     }
   })
+
+  test('should not call a statement cancelled by someone else a timeout', async () => {
+    const marker = `cancel-probe-${Date.now()}`
+    const running = source.runReadOnly(`SELECT pg_sleep(5), '${marker}' AS marker`, 1)
+    const outcome = running.then(() => undefined, (error: unknown) => error)
+    for (let i = 0; i < 50; i++) {
+      const found = await db.query(`SELECT pg_cancel_backend(pid) AS done FROM pg_stat_activity
+        WHERE query LIKE '%${marker}%' AND pid <> pg_backend_pid()`)
+      if (found.rows.length > 0) break
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+
+    const error = await outcome
+    assert.ok(error instanceof SourceQueryError)
+    assert.equal(error.isTimeout, false)
+    assert.match(error.message, /canceling statement due to user request/)
+    assert.doesNotMatch(error.message, /METRICS_QUERY_TIMEOUT_MS/)
+  })
+
+  test('should refuse a custom query that returns no result set', async () => {
+    await assert.rejects(source.runReadOnly('COMMIT', 10), (error: unknown) => {
+      assert.ok(error instanceof SourceQueryError)
+      assert.equal(error.isRetryable, false)
+      assert.match(error.message, /no result set/)
+      return true
+    })
+    assert.deepEqual((await source.runReadOnly('SELECT 1 AS n WHERE false', 10)).rows, [])
+  })
 })
