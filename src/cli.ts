@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util'
 import dotenv from 'dotenv'
 import { runCheck } from './commands/check.js'
 import { runGet } from './commands/get.js'
-import { loadConfig, type BrandConfig, type Config } from './config.js'
+import { loadConfig, openEndpointWarning, type BrandConfig, type Config } from './config.js'
 import { BrandUnknownError, ConfigError } from './errors.js'
 import { createLogger } from './logger.js'
 import { refreshBrands, type RefreshReport } from './refresh.js'
@@ -74,7 +74,10 @@ async function main (argv: string[]): Promise<number> {
 
 async function runServe (config: Config): Promise<void> {
   const log = createLogger(config.logLevel)
-  await serve(openRuntime(config, log))
+  const runtime = openRuntime(config, log)
+  const warning = openEndpointWarning(config)
+  if (warning !== undefined) log.warn(warning)
+  await serve(runtime, config.host)
 }
 
 async function runFetch (config: Config, brandIds: string[], asJson: boolean): Promise<number> {

@@ -43,6 +43,8 @@ export interface Config {
   maxRows: number
   /** @default 8080 */
   port: number
+  /** The address `serve` listens on: every interface unless told otherwise. @default '0.0.0.0' */
+  host: string
   /** Bearer token `/qstash` requires, when set. */
   authToken?: string
   signingKeys: { current?: string, next?: string }
@@ -97,6 +99,7 @@ export function loadConfig (env: Env): Config {
       'milliseconds'),
     maxRows: readPositiveInt(env, ['METRICS_MAX_ROWS'], 10000, 'rows'),
     port: readPort(env),
+    host: nonEmpty(env.HOST) ?? '0.0.0.0',
     authToken,
     signingKeys,
     qstashUrl: nonEmpty(env.QSTASH_URL),
@@ -108,11 +111,14 @@ export function loadConfig (env: Env): Config {
   }
 
   hideSecrets(config)
-  if (authMode(config) === 'none') {
-    warnings.push('POST /qstash accepts any caller: set QSTASH_CURRENT_SIGNING_KEY and ' +
-      'QSTASH_NEXT_SIGNING_KEY (or QSTASH_AUTH_TOKEN) to require authentication')
-  }
   return config
+}
+
+/** The warning `serve` logs when POST /qstash would accept any caller, if it would. */
+export function openEndpointWarning (config: Config): string | undefined {
+  if (authMode(config) !== 'none') return undefined
+  return 'POST /qstash accepts any caller: set QSTASH_CURRENT_SIGNING_KEY and ' +
+    'QSTASH_NEXT_SIGNING_KEY (or QSTASH_AUTH_TOKEN) to require authentication'
 }
 
 /** How `/qstash` authenticates callers under this configuration. */
@@ -152,9 +158,9 @@ function readBrandIds (env: Env): string[] {
     if (seen.has(id)) {
       throw new ConfigError('BRANDS', `BRANDS names "${id}" twice: each brand id must be unique.`)
     }
-    if (/[\s:/?#]/.test(id)) {
-      throw new ConfigError('BRANDS', `BRANDS has the id "${id}", which contains a space, ` +
-        '":", "/", "?" or "#": use letters, digits, "_", "-" or ".".')
+    if (!/^[A-Za-z0-9_.-]+$/.test(id)) {
+      throw new ConfigError('BRANDS', `BRANDS has the id "${id}": brand ids become Redis keys ` +
+        'and URL paths, so use only letters, digits, "_", "-" and ".".')
     }
     seen.add(id)
   }
@@ -187,7 +193,10 @@ function readBrand (env: Env, id: string): BrandConfig {
     brand.customQuery = env[queryVariable]?.trim()
   }
   if (urlVariable === undefined) {
-    brand.problem = `Brand "${id}" has no database URL: set ${urlNames[0]} ` +
+    // Suggest a name a shell can export: ACME_EU_DATABASE_URL rather than ACME-EU_...
+    const suggested = urlNames.find((name) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) ??
+      urlNames[0]
+    brand.problem = `Brand "${id}" has no database URL: set ${suggested} ` +
       '(a postgres://, postgresql://, mysql:// or mariadb:// URL).'
     return brand
   }
@@ -226,8 +235,8 @@ function readCache (env: Env, warnings: string[]): CacheConfig | undefined {
   const restToken = nonEmpty(env.UPSTASH_REDIS_REST_TOKEN)
 
   if (url !== undefined) {
-    if (!/^rediss?:\/\//i.test(url)) {
-      throw new ConfigError(variable, `${variable} must start with redis:// or rediss://, ` +
+    if (!/^rediss?:\/\//i.test(url) || !URL.canParse(url)) {
+      throw new ConfigError(variable, `${variable} must be a redis:// or rediss:// URL, ` +
         'for example redis://default:password@host:6379.')
     }
     if (restUrl !== undefined) {
@@ -241,11 +250,22 @@ function readCache (env: Env, warnings: string[]): CacheConfig | undefined {
     throw new ConfigError(missing, `${missing} is not set: the Upstash REST store needs both ` +
       'UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN.')
   }
-  if (!/^https?:\/\//i.test(restUrl)) {
-    throw new ConfigError('UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_URL must start with ' +
-      'https://, for example https://eu1-example-12345.upstash.io.')
+  if (!isSafeRestUrl(restUrl)) {
+    throw new ConfigError('UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_URL must be an ' +
+      'https:// URL (http:// only on this machine, as the token travels with every ' +
+      'request), for example https://eu1-example-12345.upstash.io.')
   }
   return { kind: 'upstash-rest', url: restUrl, token: restToken }
+}
+
+/** https anywhere; plain http only to a loopback address, where no one can listen in. */
+function isSafeRestUrl (url: string): boolean {
+  if (!URL.canParse(url)) return false
+  const { protocol, hostname } = new URL(url)
+  if (protocol === 'https:') return true
+  const loopback = hostname === 'localhost' || hostname === '[::1]' ||
+    /^127\.\d+\.\d+\.\d+$/.test(hostname)
+  return protocol === 'http:' && loopback
 }
 
 /**

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { authMode, brandVariableNames, loadConfig, requireBrands, requireCache, type Env } from
-  '../../src/config.js'
+import { authMode, brandVariableNames, loadConfig, openEndpointWarning, requireBrands,
+  requireCache, type Env } from '../../src/config.js'
 import { ConfigError } from '../../src/errors.js'
 
 const PG = 'postgres://reader:s3cret-pw@db.example.com:5432/shop'
@@ -121,6 +121,15 @@ describe('BRANDS', () => {
     throwsConfigError({ BRANDS: 'a:b' }, 'BRANDS')
   })
 
+  test('should refuse an id with characters other than letters, digits, "_", "-", "."', () => {
+    for (const id of ['a<img>', 'a b', 'a/b', 'ä', 'a"b']) {
+      const error = throwsConfigError({ BRANDS: id }, 'BRANDS')
+      assert.match(error.message, /letters, digits/)
+    }
+    assert.deepEqual(loadConfig({ BRANDS: 'acme-eu,shop_2.b' }).brands.map((b) => b.id),
+      ['acme-eu', 'shop_2.b'])
+  })
+
   test('should need at least one brand to run', () => {
     const config = loadConfig({ BRANDS: ' , ' })
     assert.deepEqual(config.brands, [])
@@ -144,6 +153,11 @@ describe('a bad brand', () => {
     assert.match(problem, /GLOBEX_DATABASE_URL/)
     assert.match(problem, /sqlite:/)
     assert.doesNotMatch(problem, /pw-in-url/)
+  })
+
+  test('should suggest a variable name a shell can set for an id like acme-eu', () => {
+    const config = loadConfig({ BRANDS: 'acme-eu' })
+    assert.match(brand(config, 'acme-eu').problem ?? '', /set ACME_EU_DATABASE_URL /)
   })
 
   test('should record a problem for a URL that does not parse', () => {
@@ -170,6 +184,22 @@ describe('cache store', () => {
     throwsConfigError({ REDIS_URL: 'memcached://a' }, 'REDIS_URL')
   })
 
+  test('should refuse a redis:// URL that does not parse, without echoing it', () => {
+    const error = throwsConfigError({ UPSTASH_REDIS_URL: 'redis://:pw-x@host:99999' },
+      'UPSTASH_REDIS_URL')
+    assert.doesNotMatch(error.message, /pw-x/)
+  })
+
+  test('should take an Upstash REST URL over https, or http only on this machine', () => {
+    const rest = (url: string): Env => ({ UPSTASH_REDIS_REST_URL: url,
+      UPSTASH_REDIS_REST_TOKEN: 'tok' })
+    assert.equal(loadConfig(rest('https://eu1.upstash.io')).cache?.kind, 'upstash-rest')
+    assert.equal(loadConfig(rest('http://127.0.0.1:8079')).cache?.kind, 'upstash-rest')
+    assert.equal(loadConfig(rest('http://localhost:8079')).cache?.kind, 'upstash-rest')
+    throwsConfigError(rest('http://eu1.upstash.io'), 'UPSTASH_REDIS_REST_URL')
+    throwsConfigError(rest('notaurl'), 'UPSTASH_REDIS_REST_URL')
+  })
+
   test('should require a cache store to run, naming UPSTASH_REDIS_URL', () => {
     const config = loadConfig({ BRANDS: 'acme', ACME_DATABASE_URL: PG })
     assert.equal(config.cache, undefined)
@@ -194,6 +224,11 @@ describe('numbers and defaults', () => {
     assert.equal(config.overallSummary, false)
     assert.equal(config.authToken, undefined)
     assert.equal(authMode(config), 'none')
+  })
+
+  test('should listen on every interface unless HOST names one', () => {
+    assert.equal(loadConfig(env()).host, '0.0.0.0')
+    assert.equal(loadConfig(env({ HOST: '127.0.0.1' })).host, '127.0.0.1')
   })
 
   test('should take a blank METRICS_KEY_PREFIX as unset, like every other variable', () => {
@@ -262,8 +297,12 @@ describe('QStash token', () => {
   })
 
   test('should warn that /qstash is open when no authentication is set', () => {
-    const config = loadConfig(env())
-    assert.ok(config.warnings.some((w) => /accepts any caller/.test(w)))
+    assert.match(openEndpointWarning(loadConfig(env())) ?? '', /accepts any caller/)
+    assert.equal(openEndpointWarning(loadConfig(env({ QSTASH_AUTH_TOKEN: 't' }))), undefined)
+  })
+
+  test('should keep that warning out of the warnings every command logs', () => {
+    assert.ok(!loadConfig(env()).warnings.some((w) => /accepts any caller/.test(w)))
   })
 })
 
