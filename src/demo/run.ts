@@ -52,13 +52,14 @@ export async function runDemo (options: DemoOptions): Promise<number> {
 
     const results = await triggerItself(config, keys.current)
     const views = await readBrandViews(runtime.store, config.keyPrefix, Object.keys(results))
-    options.out.write(`${demoTable(results, views)}\n${urlsOf(config.port)}`)
+    options.out.write(`${demoTable(results, views)}\n`)
     const code = Object.values(results).every((result) => result.ok) ? 0 : 1
 
     if (options.once) {
+      // The server stops with this run, so its addresses would lead nowhere.
       options.out.write('--once: stopped after the first refresh.\n')
     } else {
-      options.out.write('Serving until Ctrl-C.\n')
+      options.out.write(`${urlsOf(config.port)}Serving until Ctrl-C.\n`)
       await (options.stopSignal ?? nextStopSignal())
     }
     return code

@@ -76,6 +76,7 @@ describe('metrics-cache demo', () => {
       assert.equal(code, 0, stderr)
       assert.match(stdout, /4 cached, 0 failed/)
       assert.match(stdout, /--once: stopped after the first refresh/)
+      assert.doesNotMatch(stdout, /Status page:/, 'no address of a server that has stopped')
     })
 
   it('should say which port is taken, before starting any database', async () => {
