@@ -1,4 +1,5 @@
-import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino'
+import { pino, stdTimeFunctions, type DestinationStream, type Logger, type LoggerOptions } from
+  'pino'
 
 /** Paths pino blanks out wherever they appear, in case a secret slips into a log object. */
 export const REDACT_PATHS = [
@@ -16,7 +17,10 @@ export function loggerOptions (level: string): LoggerOptions {
   return {
     level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    base: { service: 'metrics-cache' }
+    base: { service: 'metrics-cache' },
+    // Level names and ISO times read without a lookup table when someone greps a log.
+    formatters: { level: (label) => ({ level: label }) },
+    timestamp: stdTimeFunctions.isoTime
   }
 }
 
