@@ -123,15 +123,15 @@ Promise<BrandResult> {
 
 async function readBrand (ctx: RefreshContext, brand: BrandConfig): Promise<Metrics> {
   const { config } = ctx
-  const source = ctx.sources.get(brand)
   // The source's own deadlines cover each step; this one bounds the whole brand,
   // whatever a driver does.
   const deadline = config.connectTimeoutMs + 2 * config.queryTimeoutMs + 5000
-  return await withDeadline(collectMetrics(brand.id, source, {
-    customQuery: brand.customQuery,
-    maxRows: config.maxRows,
-    overallSummary: config.overallSummary
-  }), deadline, `Refreshing brand "${brand.id}"`)
+  return await ctx.sources.use(brand, async (source) =>
+    await withDeadline(collectMetrics(brand.id, source, {
+      customQuery: brand.customQuery,
+      maxRows: config.maxRows,
+      overallSummary: config.overallSummary
+    }), deadline, `Refreshing brand "${brand.id}"`))
 }
 
 /**
