@@ -1,5 +1,5 @@
 import { closeRuntime, openBrands, timePass } from './lib/brands.js'
-import { backendsSince, serverNow } from './lib/services.js'
+import { sessions } from './lib/services.js'
 import { median, round } from './lib/stats.js'
 
 export interface CostResult {
@@ -8,18 +8,20 @@ export interface CostResult {
   passes: number
   cold_ms_per_brand: number
   warm_ms_per_brand: number
-  /** Backends PostgreSQL started for metrics-cache during the pass, per pass. */
+  /** Sessions PostgreSQL opened on the brands' databases during the pass, per pass. */
   connections_cold: number
   connections_warm: number[]
   failed: number
   error?: string
 }
 
+/** Time for the pass's backends to publish their session counts (see `sessions`). */
+const SETTLE_MS = 300
+
 /**
  * Brands whose query is instant, so that a pass is nothing but our overhead: wall time
- * per brand, and connections opened per pass as PostgreSQL counts them (backends whose
- * backend_start falls inside the pass). Pooled connections should make warm passes open
- * none.
+ * per brand, and connections opened per pass as PostgreSQL counts them. Pooled
+ * connections make warm passes open none, while all brands' pools are kept.
  */
 export async function measureCost (brands: number, databases: readonly string[],
   warmPasses: number): Promise<CostResult> {
@@ -29,9 +31,10 @@ export async function measureCost (brands: number, databases: readonly string[],
     const passes = []
     const connections = []
     for (let i = 0; i <= warmPasses; i++) {
-      const start = await serverNow()
+      const before = await sessions(used)
       passes.push(await timePass(runtime, `cost-${i}`))
-      connections.push(await backendsSince(used, start))
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+      connections.push(await sessions(used) - before)
     }
     const [cold, ...warm] = passes
     const result: CostResult = {

@@ -17,7 +17,7 @@ export interface Results {
   /** The cap on the brands' connections (a role's CONNECTION LIMIT), and why that much. */
   connection_budget: { max_connections: number, in_use_before: number, role_limit: number }
   refresh: ScalingRow[]
-  cost: CostResult
+  cost: CostResult[]
   burst: BurstResult
   reads: ReadsResult
   footprint: FootprintResult
@@ -65,16 +65,19 @@ export function markdown (r: Results): string {
     '',
     '| measure | figures |',
     '| --- | --- |',
-    `| cost per brand (${r.cost.brands} brands, instant query, ${r.cost.databases} ` +
-      `databases) | ${r.cost.cold_ms_per_brand} ms cold, ${r.cost.warm_ms_per_brand} ms ` +
-      `warm; connections opened: ${r.cost.connections_cold} cold, ` +
-      `${r.cost.connections_warm.join(', ')} warm; ${r.cost.failed} failed |`,
+    ...r.cost.map((c) => `| cost per brand (${c.brands} brands, instant query, ` +
+      `${c.databases} databases) | ${c.cold_ms_per_brand} ms cold, ${c.warm_ms_per_brand} ` +
+      `ms warm; connections opened: ${c.connections_cold} cold, ` +
+      `${c.connections_warm.join(', ')} warm; ${c.failed} failed |`),
     `| burst (${r.burst.triggers} triggers, ${r.burst.brands} brands) | refreshes per brand ` +
       `${r.burst.queries_per_brand.join(', ')}; answer p50 ${r.burst.p50_ms} ms, ` +
       `p99 ${r.burst.p99_ms} ms; statuses ${JSON.stringify(r.burst.statuses)} |`,
-    `| reads (${r.reads.duration_s} s, ${r.reads.connections} connections, ` +
+    `| reads (${r.reads.duration_s} s per route in ${r.reads.rounds} rounds, ` +
+      `${r.reads.connections} connections, ` +
       `${r.reads.body_bytes} B) | API ${r.reads.api.requests_per_s} req/s, p99 ` +
-      `${r.reads.api.p99_ms} ms; bare ${r.reads.bare.requests_per_s} req/s, p99 ` +
+      `${r.reads.api.p99_ms} ms; API over the in-process store ` +
+      `${r.reads.api_memory.requests_per_s} req/s, p99 ${r.reads.api_memory.p99_ms} ms; ` +
+      `bare ${r.reads.bare.requests_per_s} req/s, p99 ` +
       `${r.reads.bare.p99_ms} ms |`,
     `| footprint (${r.footprint.brands} brands, ${r.footprint.databases} databases) | start ` +
       `${r.footprint.start_ms} ms; RSS ${r.footprint.rss_mb_idle} MB idle, ` +
@@ -88,7 +91,9 @@ export function markdown (r: Results): string {
 export function failureNotes (r: Results): string[] {
   const notes = r.refresh.filter((row) => row.error !== undefined)
     .map((row) => `refresh N=${row.brands} c=${row.concurrency}: ${row.error}`)
-  if (r.cost.error !== undefined) notes.push(`cost: ${r.cost.error}`)
+  for (const c of r.cost) {
+    if (c.error !== undefined) notes.push(`cost N=${c.brands}: ${c.error}`)
+  }
   if (r.footprint.error !== undefined) notes.push(`footprint: ${r.footprint.error}`)
   return notes
 }

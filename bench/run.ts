@@ -50,7 +50,7 @@ async function main (): Promise<void> {
     { brands: 200, concurrency: 1, databases: shared, warmPasses: 3 }
   ])
   log('cost per brand')
-  const cost = await measureCost(200, shared, 5)
+  const cost = [await measureCost(50, own, 5), await measureCost(200, shared, 5)]
   log('burst')
   const burst = await measureBurst(probes, 100)
   log('reads')

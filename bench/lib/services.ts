@@ -104,12 +104,15 @@ export function discardingLog (): Logger {
   return pino(loggerOptions('info'), sink)
 }
 
-/** Backends of metrics-cache on `databases` that started at or after `since` (server time). */
-export async function backendsSince (databases: readonly string[], since: Date):
-Promise<number> {
-  const result = await query(PG_ADMIN_URL, `SELECT count(*)::int AS n FROM pg_stat_activity
-    WHERE application_name = 'metrics-cache' AND datname = ANY($1) AND backend_start >= $2`,
-  [databases, since])
+/**
+ * Sessions PostgreSQL has opened on `databases` since it started (pg_stat_database,
+ * PostgreSQL 14 and later). A backend publishes its session count when it first goes
+ * idle or when it exits, so a reading taken once the pass's backends are idle or gone
+ * counts every connection the pass opened, including those it closed again.
+ */
+export async function sessions (databases: readonly string[]): Promise<number> {
+  const result = await query(PG_ADMIN_URL, `SELECT coalesce(sum(sessions), 0)::int AS n
+    FROM pg_stat_database WHERE datname = ANY($1)`, [databases])
   return (result.rows[0] as { n: number }).n
 }
 
@@ -118,11 +121,6 @@ export async function openBackends (databases: readonly string[]): Promise<numbe
   const result = await query(PG_ADMIN_URL, `SELECT count(*)::int AS n FROM pg_stat_activity
     WHERE application_name = 'metrics-cache' AND datname = ANY($1)`, [databases])
   return (result.rows[0] as { n: number }).n
-}
-
-export async function serverNow (): Promise<Date> {
-  const result = await query(PG_ADMIN_URL, 'SELECT clock_timestamp() AS now')
-  return (result.rows[0] as { now: Date }).now
 }
 
 /** Connections the server still has free for everyone, ours included. */
