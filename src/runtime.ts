@@ -37,7 +37,7 @@ export function openRuntime (config: Config, log: Logger, store?: CacheStore): R
     sources: new SourceRegistry({
       connectTimeoutMs: config.connectTimeoutMs,
       queryTimeoutMs: config.queryTimeoutMs,
-      maxOpen: maxOpenSources(config.brands, config.concurrency)
+      maxOpen: maxOpenSources(config.brands, config.concurrency, config.maxIdleConnections)
     }),
     log
   }

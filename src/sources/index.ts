@@ -14,23 +14,19 @@ export function openSource (url: string, options: SourceOptions): Source {
 }
 
 /**
- * Connections that idle pools may keep between passes, over all brands. A database
- * server's max_connections is often 100: pools kept for every one of 200 brands would
- * take all of it for 30 s after each pass, and brands would fail to connect.
- */
-export const IDLE_CONNECTION_BUDGET = 64
-
-/**
- * How many sources stay open between uses: every brand's, when their pools fit the
- * idle budget (a pass then reuses every connection), else only as many as a pass runs at
- * once. Keeping some but not all would buy nothing: a pass visits brands in the same
- * order each time, so the least recently used pool is always the next one needed.
+ * How many sources stay open between uses: every brand's, when their pools' idle
+ * connections fit in `maxIdleConnections` (a pass then reuses every connection), else
+ * only as many as a pass runs at once. A server's max_connections is often 100: pools
+ * kept for 200 brands would take all of it for 30 s after each pass. Keeping some pools
+ * but not all would buy nothing: a pass visits brands in the same order each time, so
+ * the least recently used pool is always the next one needed.
  * Limitation: past the budget, every pass connects once per brand.
  */
-export function maxOpenSources (brands: readonly BrandConfig[], concurrency: number): number {
+export function maxOpenSources (brands: readonly BrandConfig[], concurrency: number,
+  maxIdleConnections: number): number {
   // A custom query holds one connection; the default counts run three side by side.
   const idle = brands.reduce((sum, brand) => sum + (brand.customQuery === undefined ? 3 : 1), 0)
-  return idle <= IDLE_CONNECTION_BUDGET ? Number.POSITIVE_INFINITY : concurrency
+  return idle <= maxIdleConnections ? Number.POSITIVE_INFINITY : concurrency
 }
 
 export interface RegistryOptions extends SourceOptions {

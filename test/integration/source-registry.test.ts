@@ -3,9 +3,10 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import type { BrandConfig, Config, Env } from '../../src/config.js'
 import { refreshBrands } from '../../src/refresh.js'
+import { closeRuntime, openRuntime } from '../../src/runtime.js'
 import { maxOpenSources, SourceRegistry } from '../../src/sources/index.js'
 import { MemoryStore } from '../../src/store/memory-store.js'
-import { adminQuery, createPgDatabase, needs, silentLog, testConfig,
+import { adminQuery, createPgDatabase, needs, REDIS_URL, silentLog, testConfig,
   type TestDatabase } from '../helper.js'
 
 describe('source registry bounds', { skip: await needs('postgres') }, () => {
@@ -15,14 +16,18 @@ describe('source registry bounds', { skip: await needs('postgres') }, () => {
   after(async () => { await db.drop() })
 
   /** `count` brands r0, r1, ... that all query `db`. */
-  function config (count: number, query: string, concurrency: number): Config {
+  function envOf (count: number, query: string, concurrency: number): Env {
     const ids = Array.from({ length: count }, (_, i) => `r${i}`)
     const env: Env = { BRANDS: ids.join(','), METRICS_CONCURRENCY: String(concurrency) }
     for (const id of ids) {
       env[`${id.toUpperCase()}_DATABASE_URL`] = db.url
       env[`${id.toUpperCase()}_METRICS_QUERY`] = query
     }
-    return testConfig(env)
+    return env
+  }
+
+  function config (count: number, query: string, concurrency: number): Config {
+    return testConfig(envOf(count, query, concurrency))
   }
 
   async function openConnections (): Promise<number> {
@@ -77,6 +82,22 @@ describe('source registry bounds', { skip: await needs('postgres') }, () => {
     }
   })
 
+  test('should keep only METRICS_CONCURRENCY pools when the brands exceed ' +
+    'METRICS_MAX_IDLE_CONNECTIONS', async () => {
+    const cfg = testConfig({ ...envOf(4, 'SELECT 1 AS value', 1), UPSTASH_REDIS_URL: REDIS_URL,
+      METRICS_MAX_IDLE_CONNECTIONS: '3' })
+    const runtime = openRuntime(cfg, silentLog(), new MemoryStore())
+    try {
+      const report = await refreshBrands(runtime, { trigger: 'cli', runId: 'budget' })
+
+      assert.equal(report.ok, true)
+      assert.equal(runtime.sources.size, 1)
+      assert.equal(await settledConnections(1), 1)
+    } finally {
+      await closeRuntime(runtime)
+    }
+  })
+
   test('should never close a source while a refresh is using it', async () => {
     // Brand r0 is slow; r1 and r2 finish while it runs and push the registry over its
     // maximum of one: r0 must still finish on its own pool.
@@ -105,12 +126,13 @@ describe('maxOpenSources', () => {
     (_, i) => custom ? { id: `b${i}`, customQuery: 'SELECT 1' } : { id: `b${i}` })
 
   test('should keep every pool when their idle connections fit the budget', () => {
-    assert.equal(maxOpenSources(brands(50, true), 16), Number.POSITIVE_INFINITY)
-    assert.equal(maxOpenSources(brands(21, false), 16), Number.POSITIVE_INFINITY)
+    assert.equal(maxOpenSources(brands(50, true), 16, 64), Number.POSITIVE_INFINITY)
+    assert.equal(maxOpenSources(brands(21, false), 16, 64), Number.POSITIVE_INFINITY)
+    assert.equal(maxOpenSources(brands(200, true), 16, 200), Number.POSITIVE_INFINITY)
   })
 
   test('should keep only as many pools as run at once beyond the budget', () => {
-    assert.equal(maxOpenSources(brands(200, true), 16), 16)
-    assert.equal(maxOpenSources(brands(22, false), 4), 4)
+    assert.equal(maxOpenSources(brands(200, true), 16, 64), 16)
+    assert.equal(maxOpenSources(brands(22, false), 4, 64), 4)
   })
 })
