@@ -63,6 +63,13 @@ export function markdown (r: Results): string {
       `${row.ideal_ms} | ${row.cold_ms} | ${row.cold_ratio} | ${row.warm_ms} ` +
       `(${row.warm_passes}) | ${row.warm_ratio} | ${row.failed} |`),
     '',
+    ...details(r)
+  ].join('\n')
+}
+
+/** One row for each measure other than the refresh scaling. */
+function details (r: Results): string[] {
+  return [
     '| measure | figures |',
     '| --- | --- |',
     ...r.cost.map((c) => `| cost per brand (${c.brands} brands, instant query, ` +
@@ -84,7 +91,7 @@ export function markdown (r: Results): string {
       `${r.footprint.rss_mb_after_pass} MB after a pass (${r.footprint.pass_ms} ms, ` +
       `${r.footprint.failed} failed) |`,
     ''
-  ].join('\n')
+  ]
 }
 
 /** Failure reasons worth printing under the table: they name what limited a figure. */

@@ -34,6 +34,30 @@ async function main (): Promise<void> {
   log(`brands connect as a role limited to ${budget.role_limit} connections`)
   await createRole(budget.role_limit)
 
+  const measures = await measureAll()
+  const n50 = measures.refresh.find((row) => row.brands === 50 && row.concurrency === 16)
+  const results: Results = {
+    date: new Date().toISOString(),
+    machine,
+    refresh_ratio_n50: n50?.warm_ratio ?? Number.NaN,
+    burst_max_queries_per_brand: measures.burst.max_queries_per_brand,
+    read_ratio: measures.reads.ratio,
+    rss_mb_500: measures.footprint.rss_mb_after_pass,
+    start_ms: measures.footprint.start_ms,
+    targets: TARGETS,
+    connection_budget: budget,
+    ...measures
+  }
+  await save(results)
+  process.stdout.write(`${markdown(results)}\n`)
+  for (const note of failureNotes(results)) process.stdout.write(`- ${note}\n`)
+  log(`done in ${Math.round((Date.now() - started) / 1000)} s`)
+}
+
+type Measures = Pick<Results, 'refresh' | 'cost' | 'burst' | 'reads' | 'footprint'>
+
+/** Every measure, in an order that keeps each one's connections apart from the next. */
+async function measureAll (): Promise<Measures> {
   log('creating databases')
   const own = await createMany('own', 50)
   const shared = await createMany('shared', SHARED_DATABASES)
@@ -57,28 +81,7 @@ async function main (): Promise<void> {
   const reads = await measureReads(own[0] as string, 10)
   log('footprint')
   const footprint = await measureFootprint(500, shared)
-
-  const n50 = refresh.find((row) => row.brands === 50 && row.concurrency === 16)
-  const results: Results = {
-    date: new Date().toISOString(),
-    machine,
-    refresh_ratio_n50: n50?.warm_ratio ?? Number.NaN,
-    burst_max_queries_per_brand: burst.max_queries_per_brand,
-    read_ratio: reads.ratio,
-    rss_mb_500: footprint.rss_mb_after_pass,
-    start_ms: footprint.start_ms,
-    targets: TARGETS,
-    connection_budget: budget,
-    refresh,
-    cost,
-    burst,
-    reads,
-    footprint
-  }
-  await save(results)
-  process.stdout.write(`${markdown(results)}\n`)
-  for (const note of failureNotes(results)) process.stdout.write(`- ${note}\n`)
-  log(`done in ${Math.round((Date.now() - started) / 1000)} s`)
+  return { refresh, cost, burst, reads, footprint }
 }
 
 /** Compiles src/ to dist/ with the project's own TypeScript, as `npm run build` does. */
