@@ -107,7 +107,8 @@ export class SourceRegistry {
       if (this.#sources.size <= this.#maxOpen) return
       if (this.#inUse.has(id)) continue
       this.#sources.delete(id)
-      const closing = source.close()
+      // A pool that fails to close has nothing left to give back: its sockets are gone.
+      const closing = source.close().catch(() => {})
       this.#closing.add(closing)
       void closing.finally(() => { this.#closing.delete(closing) })
     }
