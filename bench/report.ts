@@ -7,7 +7,9 @@ import type { ScalingRow } from './refresh-scaling.js'
 export interface Results {
   date: string
   machine: { cores: number, cpu: string, memory_gb: number, node: string, platform: string,
-    postgres: string, redis: string, max_connections: number }
+    postgres: string, redis: string, max_connections: number,
+    /** 1, 5 and 15 minute load averages: other work on the machine skews every timing. */
+    load_average_at_start: number[] }
   refresh_ratio_n50: number
   burst_max_queries_per_brand: number
   read_ratio: number
@@ -47,7 +49,8 @@ export function markdown (r: Results): string {
   return [
     `${r.date}, ${m.cores} cores (${m.cpu}), Node ${m.node}, PostgreSQL ${m.postgres}, ` +
       `Redis ${m.redis}, max_connections ${m.max_connections}; brands capped at ` +
-      `${r.connection_budget.role_limit} connections in all.`,
+      `${r.connection_budget.role_limit} connections in all; load average at start ` +
+      `${m.load_average_at_start.join(', ')}.`,
     '',
     '| figure | value | target | met |',
     '| --- | ---: | --- | --- |',

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { mkdir, rename, writeFile } from 'node:fs/promises'
-import { cpus, totalmem } from 'node:os'
+import { cpus, loadavg, totalmem } from 'node:os'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
@@ -123,7 +123,8 @@ async function describeMachine (): Promise<Results['machine']> {
     platform: `${process.platform} ${process.arch}`,
     postgres: row.v,
     redis: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown',
-    max_connections: row.max
+    max_connections: row.max,
+    load_average_at_start: loadavg().map((load) => Math.round(load * 100) / 100)
   }
 }
 
