@@ -35,6 +35,11 @@ export interface Config {
   keyPrefix: string
   /** @default 16 */
   concurrency: number
+  /**
+   * Connections idle brand pools may keep between passes, over all brands; past it only
+   * `concurrency` pools stay open. @default 64
+   */
+  maxIdleConnections: number
   /** @default 30000 */
   queryTimeoutMs: number
   /** @default 10000 */
@@ -94,6 +99,8 @@ export function loadConfig (env: Env): Config {
     preserveOldSeconds: readPositiveInt(env, ['CACHE_PRESERVE_OLD_SECONDS'], 3600, 'seconds'),
     keyPrefix: nonEmpty(env.METRICS_KEY_PREFIX) ?? 'metrics:',
     concurrency: readPositiveInt(env, ['METRICS_CONCURRENCY'], 16, 'brands'),
+    maxIdleConnections: readPositiveInt(env, ['METRICS_MAX_IDLE_CONNECTIONS'], 64,
+      'connections'),
     queryTimeoutMs: readPositiveInt(env, ['METRICS_QUERY_TIMEOUT_MS'], 30000, 'milliseconds'),
     connectTimeoutMs: readPositiveInt(env, ['METRICS_CONNECT_TIMEOUT_MS'], 10000,
       'milliseconds'),

@@ -127,14 +127,14 @@ Promise<BrandResult> {
 
 async function readBrand (ctx: RefreshContext, brand: BrandConfig): Promise<Metrics> {
   const { config } = ctx
-  const source = ctx.sources.get(brand)
   // The source's own deadlines cover each step; this one bounds the whole brand,
   // whatever a driver does.
-  return await withDeadline(collectMetrics(brand.id, source, {
-    customQuery: brand.customQuery,
-    maxRows: config.maxRows,
-    overallSummary: config.overallSummary
-  }), brandDeadlineMs(config), `Refreshing brand "${brand.id}"`)
+  return await ctx.sources.use(brand, async (source) =>
+    await withDeadline(collectMetrics(brand.id, source, {
+      customQuery: brand.customQuery,
+      maxRows: config.maxRows,
+      overallSummary: config.overallSummary
+    }), brandDeadlineMs(config), `Refreshing brand "${brand.id}"`))
 }
 
 /** The longest a brand's read may take, whatever its driver does. */

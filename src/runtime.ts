@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import { authMode, requireBrands, requireCache, type Config } from './config.js'
-import { SourceRegistry } from './sources/index.js'
+import { maxOpenSources, SourceRegistry } from './sources/index.js'
 import { openStore } from './store/index.js'
 import type { CacheStore } from './store/store.js'
 
@@ -36,7 +36,8 @@ export function openRuntime (config: Config, log: Logger, store?: CacheStore): R
     store: store ?? openStore(cache),
     sources: new SourceRegistry({
       connectTimeoutMs: config.connectTimeoutMs,
-      queryTimeoutMs: config.queryTimeoutMs
+      queryTimeoutMs: config.queryTimeoutMs,
+      maxOpen: maxOpenSources(config.brands, config.concurrency, config.maxIdleConnections)
     }),
     log
   }

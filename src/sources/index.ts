@@ -14,21 +14,56 @@ export function openSource (url: string, options: SourceOptions): Source {
 }
 
 /**
- * Keeps one source per brand for the life of the process, so that refreshes reuse
- * pooled connections instead of reconnecting, and closes them all at shutdown.
+ * How many sources stay open between uses: every brand's, when their pools' idle
+ * connections fit in `maxIdleConnections` (a pass then reuses every connection), else
+ * only as many as a pass runs at once. A server's max_connections is often 100: pools
+ * kept for 200 brands would take all of it for 30 s after each pass. Keeping some pools
+ * but not all would buy nothing: a pass visits brands in the same order each time, so
+ * the least recently used pool is always the next one needed.
+ * Limitation: past the budget, every pass connects once per brand.
+ */
+export function maxOpenSources (brands: readonly BrandConfig[], concurrency: number,
+  maxIdleConnections: number): number {
+  // A custom query holds one connection; the default counts run three side by side.
+  const idle = brands.reduce((sum, brand) => sum + (brand.customQuery === undefined ? 3 : 1), 0)
+  return idle <= maxIdleConnections ? Number.POSITIVE_INFINITY : concurrency
+}
+
+export interface RegistryOptions extends SourceOptions {
+  /**
+   * How many sources may stay open while no refresh uses them. Beyond it, the least
+   * recently used idle ones are closed after each use, so that idle pools never hold
+   * more of a server's connections than this allows. @default Infinity
+   */
+  maxOpen?: number
+}
+
+/**
+ * Keeps one source per brand, so that refreshes reuse pooled connections instead of
+ * reconnecting, within `maxOpen` open sources, and closes them all at shutdown.
  */
 export class SourceRegistry {
+  /** In order of last use, oldest first. */
   readonly #sources = new Map<string, Source>()
+  readonly #inUse = new Map<string, number>()
+  readonly #closing = new Set<Promise<void>>()
   readonly #options: SourceOptions
+  readonly #maxOpen: number
 
-  constructor (options: SourceOptions) {
-    this.#options = options
+  constructor (options: RegistryOptions) {
+    this.#options = { connectTimeoutMs: options.connectTimeoutMs,
+      queryTimeoutMs: options.queryTimeoutMs }
+    this.#maxOpen = options.maxOpen ?? Number.POSITIVE_INFINITY
   }
 
   /** The brand's source; throws BrandConfigError when the brand cannot have one. */
   get (brand: BrandConfig): Source {
     const existing = this.#sources.get(brand.id)
-    if (existing !== undefined) return existing
+    if (existing !== undefined) {
+      this.#sources.delete(brand.id)
+      this.#sources.set(brand.id, existing)
+      return existing
+    }
 
     if (brand.problem !== undefined || brand.databaseUrl === undefined) {
       throw new BrandConfigError(brand.problem ?? `Brand "${brand.id}" has no database URL.`)
@@ -38,9 +73,44 @@ export class SourceRegistry {
     return source
   }
 
+  /**
+   * Runs `work` with the brand's source, then closes the least recently used sources no
+   * one is using while more than `maxOpen` are open. A source in use is never closed.
+   */
+  async use<T> (brand: BrandConfig, work: (source: Source) => Promise<T>): Promise<T> {
+    const source = this.get(brand)
+    this.#inUse.set(brand.id, (this.#inUse.get(brand.id) ?? 0) + 1)
+    try {
+      return await work(source)
+    } finally {
+      const left = (this.#inUse.get(brand.id) ?? 1) - 1
+      if (left === 0) this.#inUse.delete(brand.id)
+      else this.#inUse.set(brand.id, left)
+      this.#trim()
+    }
+  }
+
+  /** How many sources are open now, in use or idle. */
+  get size (): number {
+    return this.#sources.size
+  }
+
   async closeAll (): Promise<void> {
     const sources = [...this.#sources.values()]
     this.#sources.clear()
-    await Promise.all(sources.map(async (source) => { await source.close() }))
+    await Promise.all([...this.#closing,
+      ...sources.map(async (source) => { await source.close() })])
+  }
+
+  #trim (): void {
+    for (const [id, source] of this.#sources) {
+      if (this.#sources.size <= this.#maxOpen) return
+      if (this.#inUse.has(id)) continue
+      this.#sources.delete(id)
+      // A pool that fails to close has nothing left to give back: its sockets are gone.
+      const closing = source.close().catch(() => {})
+      this.#closing.add(closing)
+      void closing.finally(() => { this.#closing.delete(closing) })
+    }
   }
 }

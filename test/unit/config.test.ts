@@ -245,15 +245,16 @@ describe('numbers and defaults', () => {
   test('should read every numeric variable', () => {
     const config = loadConfig(env({ CACHE_PRESERVE_OLD_SECONDS: '7', METRICS_CONCURRENCY: '3',
       METRICS_QUERY_TIMEOUT_MS: '1500', METRICS_CONNECT_TIMEOUT_MS: '700',
-      METRICS_MAX_ROWS: '25', PORT: '9090', SHUTDOWN_TIMEOUT_MS: '250' }))
+      METRICS_MAX_ROWS: '25', PORT: '9090', SHUTDOWN_TIMEOUT_MS: '250',
+      METRICS_MAX_IDLE_CONNECTIONS: '300' }))
     assert.deepEqual([config.preserveOldSeconds, config.concurrency, config.queryTimeoutMs,
-      config.connectTimeoutMs, config.maxRows, config.port, config.shutdownTimeoutMs],
-    [7, 3, 1500, 700, 25, 9090, 250])
+      config.connectTimeoutMs, config.maxRows, config.port, config.shutdownTimeoutMs,
+      config.maxIdleConnections], [7, 3, 1500, 700, 25, 9090, 250, 300])
   })
 
   const numeric = ['METRICS_TTL_SECONDS', 'CACHE_TTL_SECONDS', 'CACHE_PRESERVE_OLD_SECONDS',
     'METRICS_CONCURRENCY', 'METRICS_QUERY_TIMEOUT_MS', 'METRICS_CONNECT_TIMEOUT_MS',
-    'METRICS_MAX_ROWS', 'PORT', 'SHUTDOWN_TIMEOUT_MS']
+    'METRICS_MAX_ROWS', 'PORT', 'SHUTDOWN_TIMEOUT_MS', 'METRICS_MAX_IDLE_CONNECTIONS']
   for (const variable of numeric) {
     test(`should name ${variable} when its value is not a positive whole number`, () => {
       for (const bad of ['abc', '0', '-5', '1.5', '12abc']) {
