@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type BrowserContext } from 'playwright-core'
 
-/** Debian's chromium: the tests never download a browser. */
-export const CHROMIUM_PATH = '/usr/bin/chromium'
+/** Debian's chromium (TEST_CHROMIUM points elsewhere): the tests never download a browser. */
+export const CHROMIUM_PATH = process.env.TEST_CHROMIUM ?? '/usr/bin/chromium'
 
 /**
  * The `skip` option for a suite that needs a browser: false when Debian's chromium is

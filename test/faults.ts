@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import pg from 'pg'
-import { PG_ADMIN_URL } from './helper.js'
+import { PG_ADMIN_URL, REDIS_SERVER_BIN } from './helper.js'
 
 /** A port nothing listens on right now (the OS picks it, then we let it go). */
 export async function freePort (): Promise<number> {
@@ -60,7 +60,7 @@ export class RedisProcess {
     if (this.dir === undefined) args.push('--appendonly', 'no')
     else args.push('--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dir)
     if (this.password !== undefined) args.push('--requirepass', this.password)
-    this.#child = spawn('redis-server', args, { stdio: 'ignore' })
+    this.#child = spawn(REDIS_SERVER_BIN, args, { stdio: 'ignore' })
     await waitForPort(this.port)
   }
 

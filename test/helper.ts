@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createConnection } from 'node:net'
@@ -17,8 +18,11 @@ export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.
 export const MYSQL_ADMIN_URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test'
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
+/** The redis-server binary the fault tests start servers of their own with. */
+export const REDIS_SERVER_BIN = process.env.TEST_REDIS_SERVER ?? 'redis-server'
+
 const SERVICE_URLS = { postgres: PG_ADMIN_URL, mysql: MYSQL_ADMIN_URL, redis: REDIS_URL }
-export type Service = keyof typeof SERVICE_URLS
+export type Service = keyof typeof SERVICE_URLS | 'redis-server'
 
 /**
  * The `skip` option for a suite that needs real services: false when they all answer,
@@ -27,6 +31,10 @@ export type Service = keyof typeof SERVICE_URLS
 export async function needs (...services: Service[]): Promise<string | false> {
   const missing: string[] = []
   for (const service of services) {
+    if (service === 'redis-server') {
+      if (!runs(REDIS_SERVER_BIN)) missing.push(`the ${REDIS_SERVER_BIN} program`)
+      continue
+    }
     const url = new URL(SERVICE_URLS[service])
     if (!(await answers(url.hostname, Number(url.port)))) missing.push(`${service} at ${url.host}`)
   }
@@ -37,6 +45,10 @@ export async function needs (...services: Service[]): Promise<string | false> {
     throw new Error(`CI is set and this suite ${reason}`)
   }
   return reason
+}
+
+function runs (program: string): boolean {
+  return spawnSync(program, ['--version'], { stdio: 'ignore', timeout: 5000 }).status === 0
 }
 
 async function answers (host: string, port: number): Promise<boolean> {

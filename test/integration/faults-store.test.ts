@@ -18,7 +18,7 @@ import { captureLogs, createShopDatabase, needs, uniquePrefix, type TestDatabase
 /** Longest a webhook may take to give up on a dead cache store. */
 const BOUND_MS = 10_000
 
-describe('cache store outages', { skip: await needs('postgres') }, () => {
+describe('cache store outages', { skip: await needs('postgres', 'redis-server') }, () => {
   let fast: TestDatabase
   let slow: TestDatabase
   let redis: RedisProcess

@@ -44,7 +44,7 @@ async function cli (args: string[], env: Env): Promise<{ code: number | null, ou
   return { code, out }
 }
 
-describe('secrets under faults', { skip: await needs('postgres') }, () => {
+describe('secrets under faults', { skip: await needs('postgres', 'redis-server') }, () => {
   it('should keep every password, token and key out of logs, answers, cached values and ' +
     'CLI output', async () => {
     const db = await createShopDatabase(2, 2, 2)
