@@ -6,12 +6,12 @@ import { runCheck } from './commands/check.js'
 import { runGet } from './commands/get.js'
 import { loadConfig, openEndpointWarning, type BrandConfig, type Config } from './config.js'
 import { BrandUnknownError, ConfigError } from './errors.js'
+import { progressReporter, reportJson, reportTable } from './fetch-output.js'
 import { createLogger } from './logger.js'
-import { refreshBrands, type RefreshReport } from './refresh.js'
+import { refreshBrands } from './refresh.js'
 import { closeRuntime, openRuntime } from './runtime.js'
 import { runDemo } from './demo/run.js'
 import { serve } from './server.js'
-import { formatTable } from './text-table.js'
 
 const USAGE = `Usage: metrics-cache <command> [options]
 
@@ -84,12 +84,17 @@ async function runFetch (config: Config, brandIds: string[], asJson: boolean): P
   const log = createLogger(config.logLevel)
   const runtime = openRuntime(config, log)
   try {
-    const report = await refreshBrands(runtime, {
-      brands: pickBrands(config, brandIds),
+    const brands = pickBrands(config, brandIds)
+    const write = (text: string): void => { process.stdout.write(text) }
+    const onBrandResult = asJson
+      ? undefined
+      : progressReporter((brands ?? config.brands).length, write)
+    const report = await refreshBrands({ ...runtime, onBrandResult }, {
+      brands,
       trigger: 'cli',
       runId: randomUUID()
     })
-    process.stdout.write(asJson ? `${JSON.stringify(toJson(report), null, 2)}\n` : table(report))
+    write(asJson ? reportJson(report) : reportTable(report))
     return report.ok ? EXIT.ok : EXIT.failed
   } finally {
     await closeRuntime(runtime)
@@ -106,20 +111,6 @@ function pickBrands (config: Config, ids: string[]): BrandConfig[] | undefined {
     }
     return brand
   })
-}
-
-function toJson (report: RefreshReport): object {
-  return { status: report.ok ? 'ok' : 'error', duration_ms: report.duration_ms,
-    results: report.results }
-}
-
-/** A plain table for a person at a terminal. */
-function table (report: RefreshReport): string {
-  const rows = Object.entries(report.results).map(([brand, result]) =>
-    [brand, result.ok ? 'cached' : 'FAILED', `${result.duration_ms} ms`, result.error ?? ''])
-  const failed = rows.filter((row) => row[1] === 'FAILED').length
-  return [...formatTable(['brand', 'outcome', 'time', 'error'], rows),
-    `${rows.length - failed} cached, ${failed} failed in ${report.duration_ms} ms`, ''].join('\n')
 }
 
 main(process.argv.slice(2)).then((code) => {
