@@ -21,6 +21,12 @@ export interface SchedulerOptions {
   lockTtlMs: number
   /** Pause between two tries at a lock another instance holds. @default 100 */
   pollMs?: number
+  /**
+   * Called with each result the scheduler makes without RefreshOne (the store failed
+   * to lock, the lock stayed busy, the refresh threw), so that it is logged and counted
+   * like the results RefreshOne reports itself. Each result goes through one of the two.
+   */
+  report?: (brand: BrandConfig, result: BrandResult, log: Logger) => void
 }
 
 interface Waiting {
@@ -47,10 +53,15 @@ export class BrandScheduler {
   readonly #slots = new Map<string, Slot>()
   readonly #refreshOne: RefreshOne
   readonly #options: Required<SchedulerOptions>
+  /**
+   * This scheduler's mark, the start of every lock token it uses. It runs one refresh
+   * of a brand at a time, so a lock that carries it was left by an earlier run of ours.
+   */
+  readonly #mark = randomUUID()
 
   constructor (refreshOne: RefreshOne, options: SchedulerOptions) {
     this.#refreshOne = refreshOne
-    this.#options = { pollMs: 100, ...options }
+    this.#options = { pollMs: 100, report: () => {}, ...options }
   }
 
   /** A result of a refresh of `brand` that started after this call. */
@@ -94,29 +105,41 @@ export class BrandScheduler {
     return await run
   }
 
-  /** Refreshes under the brand's cross-instance lock; never throws. */
+  /**
+   * Refreshes under the brand's cross-instance lock; never throws. A result made here
+   * rather than by RefreshOne goes to `report`, so every result is reported once.
+   */
   async #locked (brand: BrandConfig, log: Logger): Promise<BrandResult> {
-    const { store, keyPrefix } = this.#options
-    const key = brandKeys(keyPrefix, brand.id).lock
-    const token = randomUUID()
-    const started = Date.now()
+    const { result, own } = await this.#lockedRun(brand, log)
+    if (own) this.#options.report(brand, result, log)
+    return result
+  }
 
+  async #lockedRun (brand: BrandConfig, log: Logger): Promise<{ result: BrandResult,
+    own: boolean }> {
+    const key = brandKeys(this.#options.keyPrefix, brand.id).lock
+    const token = `${this.#mark}:${randomUUID()}`
+    const started = Date.now()
     try {
-      const held = await this.#acquire(key, token)
-      if (!held) return busy(brand, Date.now() - started, this.#options.lockTtlMs)
+      const held = await this.#acquire(key, token, brand, log)
+      if (!held) {
+        return { result: busy(brand, Date.now() - started, this.#options.lockTtlMs), own: true }
+      }
     } catch (error) {
-      return storeDown(error, Date.now() - started)
+      // A lock command that timed out on a hung store may still be carried out later.
+      this.#releaseLater(key, token)
+      return { result: storeDown(error, Date.now() - started), own: true }
     }
 
     try {
-      return await this.#refreshOne(brand, log)
+      return { result: await this.#refreshOne(brand, log), own: false }
     } catch (error) {
-      return { ok: false, duration_ms: Date.now() - started, error: messageOf(error),
-        error_code: 'REFRESH_FAILED', retryable: true }
+      return { result: { ok: false, duration_ms: Date.now() - started, error: messageOf(error),
+        error_code: 'REFRESH_FAILED', retryable: true }, own: true }
     } finally {
-      await store.unlock(key, token).catch((error: unknown) => {
-        // The lock frees itself when its TTL passes; nothing else to do.
+      await this.#options.store.unlock(key, token).catch((error: unknown) => {
         log.warn({ brand: brand.id, err: messageOf(error) }, 'brand lock not released')
+        this.#releaseLater(key, token)
       })
     }
   }
@@ -124,18 +147,46 @@ export class BrandScheduler {
   /**
    * Tries the lock until it is ours or a lock TTL (plus one poll) has passed: a
    * crashed holder's lock has expired by then, so failing means live instances kept
-   * the brand busy all along.
+   * the brand busy all along. A lock bearing our mark is one an earlier run of ours
+   * could not release (the store was down, a lock command that timed out on a hung
+   * store was carried out later, a restarted Redis replayed it): it is freed at once.
    */
-  async #acquire (key: string, token: string): Promise<boolean> {
+  async #acquire (key: string, token: string, brand: BrandConfig, log: Logger):
+  Promise<boolean> {
     const { store, lockTtlMs, pollMs } = this.#options
     const deadline = Date.now() + lockTtlMs + pollMs
     for (;;) {
       if (await store.tryLock(key, token, lockTtlMs)) return true
+      const [holder] = await store.getMany([key])
+      if (holder?.startsWith(`${this.#mark}:`) === true) {
+        await store.unlock(key, holder)
+        log.info({ brand: brand.id }, 'brand lock left by an earlier run taken back')
+        continue
+      }
       if (Date.now() >= deadline) return false
       await sleep(pollMs)
     }
   }
+
+  /**
+   * Keeps trying to free a lock of ours that could not be released, every second until
+   * the store takes the command or the lock has expired anyway, so that other instances
+   * do not wait out its TTL. The timer never keeps the process alive.
+   */
+  #releaseLater (key: string, token: string): void {
+    const { store, lockTtlMs } = this.#options
+    const until = Date.now() + lockTtlMs
+    const retry = (): void => {
+      store.unlock(key, token).catch(() => {
+        if (Date.now() < until) setTimeout(retry, RELEASE_RETRY_MS).unref()
+      })
+    }
+    setTimeout(retry, RELEASE_RETRY_MS).unref()
+  }
 }
+
+/** Pause between two tries at freeing a lock of ours that could not be released. */
+const RELEASE_RETRY_MS = 1000
 
 function busy (brand: BrandConfig, durationMs: number, lockTtlMs: number): BrandResult {
   return {

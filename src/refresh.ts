@@ -113,16 +113,29 @@ Promise<BrandResult> {
       preserveOldSeconds: config.preserveOldSeconds
     })
     result = { ok: true, duration_ms: Date.now() - started }
-    log.info({ ok: true, duration_ms: result.duration_ms, ...sizeOf(metrics) }, 'brand cached')
+    reportBrand(ctx, brand.id, result, log, sizeOf(metrics))
   } catch (error) {
     result = failureOf(error, Date.now() - started)
     await recordFailure(store, keys.status, brand.id, result, log)
+    reportBrand(ctx, brand.id, result, log)
+  }
+  return result
+}
+
+/**
+ * Logs a brand's result (`brand cached` or `brand failed`) and hands it to
+ * onBrandResult. Every result goes through here once: from refreshBrand, or from the
+ * scheduler when it could not run one (store down, lock busy).
+ */
+function reportBrand (ctx: RefreshContext, brand: string, result: BrandResult, log: Logger,
+  detail: Record<string, number> = {}): void {
+  if (result.ok) {
+    log.info({ ok: true, duration_ms: result.duration_ms, ...detail }, 'brand cached')
+  } else {
     log.warn({ ok: false, duration_ms: result.duration_ms, code: result.error_code,
       err: result.error }, 'brand failed')
   }
-
-  ctx.onBrandResult?.(brand.id, result)
-  return result
+  ctx.onBrandResult?.(brand, result)
 }
 
 async function readBrand (ctx: RefreshContext, brand: BrandConfig): Promise<Metrics> {
@@ -161,7 +174,10 @@ export function schedulerOf (ctx: RefreshContext): BrandScheduler {
     scheduler = new BrandScheduler(async (brand, log) => await refreshBrand(ctx, brand, log), {
       store: ctx.store,
       keyPrefix: ctx.config.keyPrefix,
-      lockTtlMs: brandDeadlineMs(ctx.config) + LOCK_MARGIN_MS
+      lockTtlMs: brandDeadlineMs(ctx.config) + LOCK_MARGIN_MS,
+      report: (brand, result, log) => {
+        reportBrand(ctx, brand.id, result, log.child({ brand: brand.id }))
+      }
     })
     schedulers.set(ctx, scheduler)
   }

@@ -3,8 +3,11 @@ import { buildApp } from './app.js'
 import { withDeadline } from './deadline.js'
 import { closeRuntime, type Runtime } from './runtime.js'
 
-/** After the shutdown deadline, how long the abandoned request may take to be answered. */
-const ANSWER_GRACE_MS = 1000
+/**
+ * After the shutdown deadline and the cancel of its queries, how long the pass in flight
+ * may take to record its failures, release its brands' locks and be answered.
+ */
+const SETTLE_GRACE_MS = 2000
 
 /**
  * Listens on the configured port until SIGTERM or SIGINT, then stops taking requests,
@@ -45,13 +48,28 @@ async function shutdown (app: FastifyInstance, runtime: Runtime, signal: string)
   clearTimeout(timer)
 
   if (outcome === 'timeout') {
-    // The pass in flight is abandoned: closing its pools cancels its queries, and what it
-    // had not written stays as it was, so nothing cached is lost. Its brands then fail
-    // at once, so the request is answered (503) instead of cut off, if it can be soon.
     log.warn({ duration_ms: Date.now() - started }, 'shutdown deadline passed, closing anyway')
-    await closeRuntime(runtime)
-    await withDeadline(closing, ANSWER_GRACE_MS, 'answering the request in flight')
-      .catch(() => {})
+    await abandonPass(runtime, closing)
   }
   log.info({ duration_ms: Date.now() - started }, 'stopped')
+}
+
+/**
+ * Gives up on the pass in flight in an order that leaves nothing behind: closing the
+ * pools cancels its queries, so its brands fail at once; while the store is still open
+ * they record that failure in `:status`, release their locks and the request is answered
+ * (500, retryable) within a short grace. Only then is the store closed. Closing the store
+ * first left each brand's lock for its whole TTL and recorded no failure.
+ *
+ * Limitation: a brand that the pass had not started yet (more brands than
+ * METRICS_CONCURRENCY) opens its pool again once the others fail; when it outlives the
+ * grace, its lock stays until its TTL passes.
+ */
+async function abandonPass (runtime: Runtime, closing: Promise<unknown>): Promise<void> {
+  await runtime.sources.closeAll()
+  await withDeadline(closing, SETTLE_GRACE_MS, 'settling the pass in flight')
+    .catch(() => {
+      runtime.log.warn({ grace_ms: SETTLE_GRACE_MS }, 'the pass in flight did not settle in time')
+    })
+  await closeRuntime(runtime)
 }

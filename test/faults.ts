@@ -70,8 +70,10 @@ export class RedisProcess {
     if (child === undefined || child.exitCode !== null) return
     const exited = new Promise((resolve) => child.once('exit', resolve))
     child.kill('SIGKILL')
-    await exited
+    // Forget this child now, not after its exit: a start() made meanwhile (a test that
+    // does not await the kill) has a new child that must stay known, to be killed later.
     this.#child = undefined
+    await exited
   }
 
   /** Freezes (SIGSTOP) or thaws (SIGCONT) the server: connections stay open, nothing answers. */

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis'
+import { withDeadline } from '../deadline.js'
 import { StoreError } from '../errors.js'
 import type { CacheStore, MetricsWrite } from './store.js'
 import { UNLOCK_SCRIPT } from './unlock-script.js'
@@ -8,6 +9,9 @@ export interface RedisStoreOptions {
   commandTimeoutMs?: number
 }
 
+/** The longest pause between two reconnect attempts, and so a refused command's wait. */
+const RECONNECT_MAX_MS = 1000
+
 /**
  * The cache store over Redis's own protocol (ioredis), for `redis://` and `rediss://`
  * URLs. It reconnects by itself, so a Redis that comes back needs no restart of ours.
@@ -16,22 +20,26 @@ export class RedisStore implements CacheStore {
   readonly kind = 'redis'
   readonly #redis: Redis
   readonly #where: string
+  readonly #timeoutMs: number
 
   constructor (url: string, options: RedisStoreOptions = {}) {
     const timeout = options.commandTimeoutMs ?? 5000
+    this.#timeoutMs = timeout
     const parsed = new URL(url)
     this.#where = `${parsed.hostname}:${parsed.port || '6379'}`
     this.#redis = new Redis(url, {
       connectTimeout: timeout,
       commandTimeout: timeout,
-      maxRetriesPerRequest: 1,
+      // A command sent while the connection is down fails at the next failed reconnect
+      // attempt rather than the second, so a refused store answers within one interval.
+      maxRetriesPerRequest: 0,
       lazyConnect: true,
       // On disconnect ioredis arms a timer to destroy the socket, which is never cleared
       // when the socket had already failed: it kept a `fetch` alive 2 s after Redis was
       // found down. The socket is ours to drop at once anyway.
       disconnectTimeout: 100,
-      // Keep trying to reconnect, never more than 2 s apart, for as long as we run.
-      retryStrategy: (times) => Math.min(times * 200, 2000),
+      // Keep trying to reconnect, never more than 1 s apart, for as long as we run.
+      retryStrategy: (times) => Math.min(times * 200, RECONNECT_MAX_MS),
       ...(parsed.protocol === 'rediss:' ? { tls: {} } : {})
     })
     // Errors surface on each command; without a listener ioredis would print them.
@@ -91,10 +99,18 @@ export class RedisStore implements CacheStore {
     this.#redis.disconnect()
   }
 
+  /**
+   * Runs one command under one deadline, connecting included. ioredis's own timeouts
+   * add up (a connect that hangs, then the command, then its retry: 10 s on a host that
+   * accepts and never answers), so the deadline is ours; ioredis goes on reconnecting
+   * behind it, which is how a store that comes back is used again.
+   */
   async #run<T> (what: string, command: () => Promise<T>): Promise<T> {
     try {
-      if (this.#redis.status === 'wait') await this.#redis.connect()
-      return await command()
+      return await withDeadline((async () => {
+        if (this.#redis.status === 'wait') await this.#redis.connect()
+        return await command()
+      })(), this.#timeoutMs, 'the command')
     } catch (error) {
       if (error instanceof StoreError) throw error
       const reason = error instanceof Error ? error.message : String(error)

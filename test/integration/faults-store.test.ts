@@ -193,7 +193,8 @@ describe('cache store outages', { skip: await needs('postgres', 'redis-server') 
       } finally {
         redis.freeze(false)
       }
-      assert.equal((await trigger()).status, 200)
+      const thawed = await trigger()
+      assert.equal(thawed.status, 200, JSON.stringify(thawed.body))
       assertConsistent(await snapshot())
     })
 })

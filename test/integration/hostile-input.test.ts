@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config.js'
 import { openRuntime } from '../../src/runtime.js'
 import { MemoryStore } from '../../src/store/memory-store.js'
 import { captureLogs, createShopDatabase, needs, type TestDatabase } from '../helper.js'
+import { signQstash } from '../qstash-signer.js'
 
 const TOKEN = 'hostile-input-token-5f1c0a'
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'] as const
@@ -100,11 +101,14 @@ describe('hostile input', { skip: await needs('postgres') }, () => {
     assert.equal(refreshes, before)
   })
 
-  it('should start exactly one pass for a request with the bearer token', async () => {
-    const before = refreshes
-    const response = await app.inject({ method: 'POST', url: '/qstash',
-      headers: { authorization: `Bearer ${TOKEN}` } })
-    assert.equal(response.statusCode, 200)
-    assert.equal(refreshes, before + 1)
-  })
+  it('should start exactly one pass for a request with the bearer token and a signature',
+    async () => {
+      const before = refreshes
+      // Both checks are configured, so both must pass: the token alone is refused.
+      const response = await app.inject({ method: 'POST', url: '/qstash',
+        headers: { authorization: `Bearer ${TOKEN}`,
+          'upstash-signature': signQstash('', 'sig_current_hostile') } })
+      assert.equal(response.statusCode, 200, response.body)
+      assert.equal(refreshes, before + 1)
+    })
 })

@@ -7,6 +7,7 @@ import { buildApp } from '../../src/app.js'
 import { loadConfig, type Env } from '../../src/config.js'
 import { openRuntime } from '../../src/runtime.js'
 import { freePort, startRedis, startSilentServer } from '../faults.js'
+import { signQstash } from '../qstash-signer.js'
 import { adminQuery, captureLogs, createShopDatabase, needs, PG_ADMIN_URL, uniqueName,
   uniquePrefix } from '../helper.js'
 
@@ -79,8 +80,10 @@ describe('secrets under faults', { skip: await needs('postgres', 'redis-server')
     const app = await buildApp(runtime)
     const call = async (method: 'GET' | 'POST', url: string, authorization?: string):
       Promise<number> => {
-      const response = await app.inject({ method, url,
-        headers: authorization === undefined ? {} : { authorization } })
+      // Both checks are configured, so a webhook call carries the signature as well.
+      const headers = authorization === undefined ? {} : { authorization,
+        'upstash-signature': signQstash('', SECRETS.current) }
+      const response = await app.inject({ method, url, headers })
       seen.push(JSON.stringify(response.headers), response.body)
       return response.statusCode
     }

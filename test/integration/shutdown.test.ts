@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { describe, it } from 'node:test'
+import type { BrandResult, BrandStatus } from '../../src/refresh.js'
 import { brandKeys } from '../../src/store/keys.js'
 import { eventually, freePort, ourSessions, waitForPort } from '../faults.js'
 import { createShopDatabase, deletePrefix, needs, REDIS_URL, redisClient, uniquePrefix } from
@@ -97,7 +98,8 @@ describe('shutdown on a signal', { skip: await needs('postgres', 'redis') }, () 
     })
     try {
       const inFlight = fetch(`http://127.0.0.1:${served.port}/qstash`, { method: 'POST',
-        signal: AbortSignal.timeout(10_000) }).then((answer) => answer.status, () => 'cut off')
+        signal: AbortSignal.timeout(10_000) }).then(async (answer) =>
+        ({ status: answer.status, body: await answer.json() as unknown }), () => 'cut off')
       assert.equal(await eventually(async () => await sleeping(db.name), true), true)
 
       const signalled = Date.now()
@@ -105,12 +107,25 @@ describe('shutdown on a signal', { skip: await needs('postgres', 'redis') }, () 
       assert.equal(await served.exit, 0)
       const tookMs = Date.now() - signalled
       assert.ok(tookMs < 4000, `exit took ${tookMs} ms`)
-      assert.equal(await inFlight, 503, 'the abandoned request is answered, retryable')
+      const answer = await inFlight
+      assert.ok(typeof answer !== 'string', 'the abandoned request is answered')
+      assert.equal(answer.status, 500, 'retryable: QStash delivers it again')
+      const result = (answer.body as { results: Record<string, BrandResult> }).results.stuck
+      assert.equal(result?.retryable, true)
+      assert.notEqual(result?.error_code, 'STORE_UNAVAILABLE', 'the store was still open')
 
       // Cancelled, not left running until a statement_timeout minutes away.
       assert.equal(await eventually(async () => await ourSessions([db.name]), 0, 2000), 0)
       assert.equal(await redis.get(keys.metrics), '{"brand":"stuck","previous":true}')
-      assert.match(served.stderr.join(''), /"msg":"shutdown deadline passed, closing anyway"/)
+      // The refresh settled before the store closed: its failure is recorded and its lock
+      // released, so the next instance need not wait the lock's TTL out.
+      assert.equal(await redis.pttl(keys.lock), -2, 'the brand lock is gone')
+      const status = JSON.parse(await redis.get(keys.status) ?? 'null') as BrandStatus | null
+      assert.equal(status?.ok, false)
+      assert.equal(status?.error_code, result?.error_code)
+      const log = served.stderr.join('')
+      assert.match(log, /"msg":"shutdown deadline passed, closing anyway"/)
+      assert.doesNotMatch(log, /brand lock not released|status not recorded/)
     } finally {
       served.child.kill('SIGKILL')
       await deletePrefix(redis, prefix)

@@ -7,6 +7,7 @@ import type { BrandConfig } from '../../src/config.js'
 import type { BrandResult } from '../../src/refresh.js'
 import { brandKeys } from '../../src/store/keys.js'
 import { MemoryStore } from '../../src/store/memory-store.js'
+import { StoreError } from '../../src/errors.js'
 
 const log = pino({ level: 'silent' })
 const ACME: BrandConfig = { id: 'acme' }
@@ -123,4 +124,61 @@ describe('BrandScheduler', () => {
     await scheduler.refresh(ACME, log)
     assert.equal(calls, 2)
   })
+
+  test('should report each result it makes itself exactly once, and no other', async () => {
+    const store = new MemoryStore()
+    const reported: Array<string | undefined> = []
+    const report = (_brand: BrandConfig, result: BrandResult): void => {
+      reported.push(result.error_code)
+    }
+    const { refreshOne } = timedRefresh(1)
+    const scheduler = new BrandScheduler(refreshOne,
+      { store, keyPrefix: PREFIX, lockTtlMs: 50, pollMs: 10, report })
+
+    await scheduler.refresh(ACME, log)
+    assert.deepEqual(reported, [], 'RefreshOne reports its own results')
+
+    await store.tryLock(brandKeys(PREFIX, 'acme').lock, 'other-instance', 10_000)
+    await scheduler.refresh(ACME, log)
+    const down = new BrandScheduler(refreshOne, { store: failingLockStore(), keyPrefix: PREFIX,
+      lockTtlMs: 50, pollMs: 10, report })
+    await down.refresh(ACME, log)
+    const throwing = new BrandScheduler(async () => { throw new Error('driver exploded') },
+      { store: new MemoryStore(), keyPrefix: PREFIX, lockTtlMs: 50, pollMs: 10, report })
+    await throwing.refresh(ACME, log)
+
+    assert.deepEqual(reported, ['BRAND_BUSY', 'STORE_UNAVAILABLE', 'REFRESH_FAILED'])
+  })
+
+  test('should take back at once a lock an earlier run of its own could not release',
+    async () => {
+      const store = new MemoryStore()
+      const unlock = store.unlock.bind(store)
+      let unlockFails = true
+      store.unlock = async (key, token) => {
+        if (unlockFails) throw new Error('Connection is closed.')
+        await unlock(key, token)
+      }
+      const { refreshOne, starts } = timedRefresh(1)
+      const scheduler = new BrandScheduler(refreshOne,
+        { store, keyPrefix: PREFIX, lockTtlMs: 10_000, pollMs: 10 })
+
+      await scheduler.refresh(ACME, log)
+      unlockFails = false
+      const started = performance.now()
+      const second = await scheduler.refresh(ACME, log)
+
+      assert.equal(second.ok, true, second.error)
+      assert.equal(starts.length, 2)
+      assert.ok(performance.now() - started < 1000, 'it did not wait for the lock TTL')
+      assert.equal(await store.tryLock(brandKeys(PREFIX, 'acme').lock, 'probe', 1000), true,
+        'the lock is free after the second run')
+    })
 })
+
+/** A store whose lock command fails, as one that cannot be reached. */
+function failingLockStore (): MemoryStore {
+  const store = new MemoryStore()
+  store.tryLock = async () => { throw new StoreError('Redis at 127.0.0.1:1 failed to lock.') }
+  return store
+}
