@@ -1,4 +1,4 @@
-import { BrandConfigError } from '../errors.js'
+import { BrandConfigError, SourceConnectError } from '../errors.js'
 import type { BrandConfig } from '../config.js'
 import { MysqlSource } from './mysql.js'
 import { PostgresSource } from './postgres.js'
@@ -49,6 +49,7 @@ export class SourceRegistry {
   readonly #closing = new Set<Promise<void>>()
   readonly #options: SourceOptions
   readonly #maxOpen: number
+  #isClosed = false
 
   constructor (options: RegistryOptions) {
     this.#options = { connectTimeoutMs: options.connectTimeoutMs,
@@ -58,6 +59,12 @@ export class SourceRegistry {
 
   /** The brand's source; throws BrandConfigError when the brand cannot have one. */
   get (brand: BrandConfig): Source {
+    if (this.#isClosed) {
+      // A pass abandoned at shutdown must not open pools again for the brands it had
+      // not reached yet: they would outlive the process's own deadline.
+      throw new SourceConnectError(`Brand "${brand.id}" was not refreshed: the service is ` +
+        'shutting down.')
+    }
     const existing = this.#sources.get(brand.id)
     if (existing !== undefined) {
       this.#sources.delete(brand.id)
@@ -96,6 +103,7 @@ export class SourceRegistry {
   }
 
   async closeAll (): Promise<void> {
+    this.#isClosed = true
     const sources = [...this.#sources.values()]
     this.#sources.clear()
     await Promise.all([...this.#closing,

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto'
 import type { BrandConfig, Config, Env } from '../../src/config.js'
 import { refreshBrands } from '../../src/refresh.js'
 import { closeRuntime, openRuntime } from '../../src/runtime.js'
+import { SourceConnectError } from '../../src/errors.js'
 import { maxOpenSources, SourceRegistry } from '../../src/sources/index.js'
 import { MemoryStore } from '../../src/store/memory-store.js'
 import { adminQuery, createPgDatabase, needs, REDIS_URL, silentLog, testConfig,
@@ -134,5 +135,16 @@ describe('maxOpenSources', () => {
   test('should keep only as many pools as run at once beyond the budget', () => {
     assert.equal(maxOpenSources(brands(200, true), 16, 64), 16)
     assert.equal(maxOpenSources(brands(22, false), 4, 64), 4)
+  })
+})
+
+describe('source registry after closeAll', () => {
+  test('should refuse to open a pool once closed, as at shutdown', async () => {
+    const registry = new SourceRegistry({ connectTimeoutMs: 1000, queryTimeoutMs: 1000 })
+    await registry.closeAll()
+
+    assert.throws(() => registry.get({ id: 'late', databaseUrl: 'postgres://u@127.0.0.1:1/x' }),
+      (error: unknown) => error instanceof SourceConnectError && /shutting down/.test(error.message))
+    assert.equal(registry.size, 0)
   })
 })
