@@ -59,11 +59,8 @@ async function shutdown (app: FastifyInstance, runtime: Runtime, signal: string)
  * pools cancels its queries, so its brands fail at once; while the store is still open
  * they record that failure in `:status`, release their locks and the request is answered
  * (500, retryable) within a short grace. Only then is the store closed. Closing the store
- * first left each brand's lock for its whole TTL and recorded no failure.
- *
- * Limitation: a brand that the pass had not started yet (more brands than
- * METRICS_CONCURRENCY) opens its pool again once the others fail; when it outlives the
- * grace, its lock stays until its TTL passes.
+ * first left each brand's lock for its whole TTL and recorded no failure. Brands the
+ * pass had not reached yet fail at once: a closed registry opens no pool.
  */
 async function abandonPass (runtime: Runtime, closing: Promise<unknown>): Promise<void> {
   await runtime.sources.closeAll()
