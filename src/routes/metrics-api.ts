@@ -86,14 +86,14 @@ export function etagOf (views: readonly BrandView[]): string {
 /** Sends a rendered answer: its body string as it is, or a 304 when the ETag matches. */
 async function send (request: FastifyRequest, reply: FastifyReply, answer: RenderedAnswer):
 Promise<FastifyReply> {
-  void reply.code(answer.statusCode).type('application/json; charset=utf-8')
   if (answer.etag !== undefined) {
     void reply.header('ETag', answer.etag).header('Cache-Control', CACHE_CONTROL)
     if (matches(request.headers['if-none-match'], answer.etag)) {
       return await reply.code(304).send()
     }
   }
-  return await reply.send(answer.body)
+  return await reply.code(answer.statusCode).type('application/json; charset=utf-8')
+    .send(answer.body)
 }
 
 /** If-None-Match uses the weak comparison: `W/` prefixes are ignored on both sides. */
