@@ -15,12 +15,17 @@ export interface ReadsResult {
   rounds: number
   connections: number
   body_bytes: number
+  /** The route as deployed: answers kept in process for API_CACHE_MS (1000 ms). */
   api: ReadFigures
-  /** The same route over the in-process store: what is left without the Redis trip. */
+  /** The same with API_CACHE_MS=0: a Redis round trip per request, as every miss costs. */
+  api_uncached: ReadFigures
+  /** That over the in-process store: what is left without the Redis trip. */
   api_memory: ReadFigures
   bare: ReadFigures
   /** API requests/s over bare requests/s. */
   ratio: number
+  /** The same for API_CACHE_MS=0. */
+  ratio_uncached: number
 }
 
 const SERVER = fileURLToPath(new URL('./read-server.ts', import.meta.url))
@@ -29,10 +34,10 @@ const TSX = import.meta.resolve('tsx')
 const ROUNDS = 2
 
 /**
- * Loads `GET /api/metrics/:brand` over Redis, the same over the in-process store, and a
- * bare route with the same body, each for `seconds` in all, on one server process while
- * autocannon runs in this one: on two cores each side gets its own, and the server's
- * figures are not cut by the load generator's work.
+ * Loads `GET /api/metrics/:brand` over Redis, the same without its in-process copy, that
+ * over the in-process store, and a bare route with the same body, each for `seconds` in
+ * all, on one server process while autocannon runs in this one: on two cores each side
+ * gets its own, and the server's figures are not cut by the load generator's work.
  */
 export async function measureReads (database: string, seconds: number, connections = 10):
 Promise<ReadsResult> {
@@ -43,31 +48,35 @@ Promise<ReadsResult> {
     const base = `http://127.0.0.1:${info.port}`
     const api = `${base}/api/metrics/${info.brand}`
     const bare = `${base}/bench/bare`
+    const uncached = `http://127.0.0.1:${info.uncachedPort}/api/metrics/${info.brand}`
     const memory = `http://127.0.0.1:${info.memoryPort}/api/metrics/${info.brand}`
+    const urls = [api, uncached, memory, bare]
     // A short warm-up of each route, so that all are measured after the JIT has run.
-    for (const url of [api, memory, bare]) await load(url, 2, connections)
+    for (const url of urls) await load(url, 2, connections)
     // Rounds in turn, so that a change in the machine's other load during the run
     // weighs on every route alike rather than on whichever ran at that moment.
-    const rounds: Array<[ReadFigures, ReadFigures, ReadFigures]> = []
+    const rounds: ReadFigures[][] = []
     for (let i = 0; i < ROUNDS; i++) {
-      const slice = seconds / ROUNDS
-      rounds.push([await load(api, slice, connections), await load(memory, slice, connections),
-        await load(bare, slice, connections)])
+      const taken: ReadFigures[] = []
+      for (const url of urls) taken.push(await load(url, seconds / ROUNDS, connections))
+      rounds.push(taken)
     }
-    const apiFigures = combine(rounds.map((taken) => taken[0]))
-    const memoryFigures = combine(rounds.map((taken) => taken[1]))
-    const bareFigures = combine(rounds.map((taken) => taken[2]))
-    process.stderr.write(`  reads: api ${apiFigures.requests_per_s} req/s, ` +
-      `bare ${bareFigures.requests_per_s} req/s\n`)
+    const [apiFigures, uncachedFigures, memoryFigures, bareFigures] = urls.map((_url, i) =>
+      combine(rounds.map((taken) => taken[i] as ReadFigures))) as
+      [ReadFigures, ReadFigures, ReadFigures, ReadFigures]
+    process.stderr.write(`  reads: api ${apiFigures.requests_per_s} req/s, uncached ` +
+      `${uncachedFigures.requests_per_s} req/s, bare ${bareFigures.requests_per_s} req/s\n`)
     return {
       duration_s: seconds,
       rounds: ROUNDS,
       connections,
       body_bytes: info.bytes,
       api: apiFigures,
+      api_uncached: uncachedFigures,
       api_memory: memoryFigures,
       bare: bareFigures,
-      ratio: round(apiFigures.requests_per_s / bareFigures.requests_per_s, 2)
+      ratio: round(apiFigures.requests_per_s / bareFigures.requests_per_s, 2),
+      ratio_uncached: round(uncachedFigures.requests_per_s / bareFigures.requests_per_s, 2)
     }
   } finally {
     await stop(server)
@@ -100,7 +109,8 @@ async function load (url: string, seconds: number, connections: number): Promise
 }
 
 async function firstLine (child: ChildProcess):
-Promise<{ port: number, memoryPort: number, brand: string, bytes: number }> {
+Promise<{ port: number, uncachedPort: number, memoryPort: number, brand: string,
+  bytes: number }> {
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
   const timer = setTimeout(() => { child.kill() }, 20_000)
   try {

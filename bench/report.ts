@@ -85,7 +85,9 @@ function details (r: Results): string[] {
     `| reads (${r.reads.duration_s} s per route in ${r.reads.rounds} rounds, ` +
       `${r.reads.connections} connections, ` +
       `${r.reads.body_bytes} B) | API ${r.reads.api.requests_per_s} req/s, p99 ` +
-      `${r.reads.api.p99_ms} ms; API over the in-process store ` +
+      `${r.reads.api.p99_ms} ms; API with API_CACHE_MS=0 ` +
+      `${r.reads.api_uncached.requests_per_s} req/s (ratio ${r.reads.ratio_uncached}), p99 ` +
+      `${r.reads.api_uncached.p99_ms} ms; that over the in-process store ` +
       `${r.reads.api_memory.requests_per_s} req/s, p99 ${r.reads.api_memory.p99_ms} ms; ` +
       `bare ${r.reads.bare.requests_per_s} req/s, p99 ` +
       `${r.reads.bare.p99_ms} ms |`,

@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import { AppError } from './errors.js'
 import { createAppMetrics } from './prometheus.js'
+import { ReadCache } from './read-cache.js'
 import type { BrandResult } from './refresh.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsApiRoutes } from './routes/metrics-api.js'
@@ -26,14 +27,18 @@ export interface AppContext {
 
 /**
  * Builds the HTTP app without listening, so tests drive it with `inject()`. Closing the
- * app closes the store and every brand's pool. Every brand result also feeds the app's
- * Prometheus series, before any `onBrandResult` the caller gave.
+ * app closes the store and every brand's pool. Every brand result also drops the read
+ * API's cached answers for that brand and feeds the app's Prometheus series, before any
+ * `onBrandResult` the caller gave.
  */
 export async function buildApp (appCtx: AppContext): Promise<FastifyInstance> {
-  const metrics = createAppMetrics(appCtx.config.brands.map((brand) => brand.id))
+  const brandIds = appCtx.config.brands.map((brand) => brand.id)
+  const metrics = createAppMetrics(brandIds)
+  const readCache = new ReadCache({ brands: brandIds, ttlMs: appCtx.config.apiCacheMs })
   const ctx: AppContext = {
     ...appCtx,
     onBrandResult: (brand, result) => {
+      readCache.invalidate(brand)
       metrics.observeBrand(brand, result)
       appCtx.onBrandResult?.(brand, result)
     }
@@ -65,7 +70,7 @@ export async function buildApp (appCtx: AppContext): Promise<FastifyInstance> {
 
   healthRoutes(app, ctx)
   qstashRoutes(app, ctx)
-  metricsApiRoutes(app, ctx)
+  metricsApiRoutes(app, ctx, readCache)
   prometheusRoutes(app, metrics)
   statusPageRoutes(app, ctx)
   return app

@@ -63,6 +63,12 @@ export interface Config {
   overallSummary: boolean
   /** @default 10000 */
   shutdownTimeoutMs: number
+  /**
+   * How long the read API keeps a brand's rendered answer in this process; 0 reads the
+   * store on every request. Writes by other instances show after at most this long.
+   * @default 1000
+   */
+  apiCacheMs: number
   /** Start-up warnings worth a log line (legacy names, open endpoints). */
   warnings: string[]
 }
@@ -114,6 +120,7 @@ export function loadConfig (env: Env): Config {
     logLevel: readLogLevel(env),
     overallSummary: readBoolean(env, 'METRICS_OVERALL_SUMMARY'),
     shutdownTimeoutMs: readPositiveInt(env, ['SHUTDOWN_TIMEOUT_MS'], 10000, 'milliseconds'),
+    apiCacheMs: readPositiveInt(env, ['API_CACHE_MS'], 1000, 'milliseconds', true),
     warnings
   }
 
@@ -297,15 +304,17 @@ function readCacheStore (env: Env, warnings: string[]): CacheConfig | undefined 
   return { kind: 'memory' }
 }
 
-function readPositiveInt (env: Env, names: string[], fallback: number, unit: string): number {
+/** A whole number above 0, or from 0 when `zeroAllowed` (where 0 turns a feature off). */
+function readPositiveInt (env: Env, names: string[], fallback: number, unit: string,
+  zeroAllowed = false): number {
   const name = names.find((n) => nonEmpty(env[n]) !== undefined)
   if (name === undefined) return fallback
 
   const raw = (env[name] ?? '').trim()
   const value = Number(raw)
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value <= 0) {
-    throw new ConfigError(name, `${name} must be a positive whole number of ${unit}, ` +
-      `got "${raw}".`)
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || (value === 0 && !zeroAllowed)) {
+    const kind = zeroAllowed ? 'whole number (0 or more)' : 'positive whole number'
+    throw new ConfigError(name, `${name} must be a ${kind} of ${unit}, got "${raw}".`)
   }
   return value
 }

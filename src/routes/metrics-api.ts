@@ -3,29 +3,41 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { hasBearerToken } from '../auth.js'
 import type { AppContext } from '../app.js'
 import { AuthError } from '../errors.js'
+import { ALL_BRANDS, type ReadCache, type RenderedAnswer } from '../read-cache.js'
 import { readBrandViews, type BrandView } from '../store/read-model.js'
 
 /**
  * `private`: with API_READ_TOKEN the answer belongs to one caller, so no shared proxy may
  * keep it. `max-age=0, must-revalidate`: a refresh can land at any second, and asking
- * again with If-None-Match costs one store round trip and an empty 304, so a dashboard
+ * again with If-None-Match costs at most one store round trip and an empty 304, so a dashboard
  * sees a new value as soon as it is cached instead of after a guessed lifetime.
  */
 export const CACHE_CONTROL = 'private, max-age=0, must-revalidate'
 
 interface BrandParams { brand: string }
 
-/** `GET /api/metrics` and `GET /api/metrics/:brand`: the cached metrics, read-only. */
-export function metricsApiRoutes (app: FastifyInstance, ctx: AppContext): void {
+const NOT_CACHED = JSON.stringify({ status: 'error', error: 'METRICS_NOT_CACHED',
+  message: 'Nothing is cached for this brand yet: it has not been refreshed successfully.' })
+
+/**
+ * `GET /api/metrics` and `GET /api/metrics/:brand`: the cached metrics, read-only.
+ * Answers are kept rendered in `cache` (see ReadCache for how fresh they are); the
+ * token is checked before it is consulted.
+ */
+export function metricsApiRoutes (app: FastifyInstance, ctx: AppContext, cache: ReadCache):
+void {
   const brandIds = ctx.config.brands.map((brand) => brand.id)
 
   app.get('/api/metrics', async (request, reply) => {
     authorize(request, reply, ctx)
 
-    const views = await readBrandViews(ctx.store, ctx.config.keyPrefix, brandIds)
-    const brands: Record<string, BrandView> = {}
-    for (const view of views) brands[view.brand] = view
-    return send(request, reply, etagOf(views), { brands })
+    const answer = await cache.answer(ALL_BRANDS, async () => {
+      const views = await readBrandViews(ctx.store, ctx.config.keyPrefix, brandIds)
+      const brands: Record<string, BrandView> = {}
+      for (const view of views) brands[view.brand] = view
+      return { statusCode: 200, body: JSON.stringify({ brands }), etag: etagOf(views) }
+    })
+    return send(request, reply, answer)
   })
 
   app.get<{ Params: BrandParams }>('/api/metrics/:brand', async (request, reply) => {
@@ -33,14 +45,17 @@ export function metricsApiRoutes (app: FastifyInstance, ctx: AppContext): void {
 
     const { brand } = request.params
     if (!brandIds.includes(brand)) {
-      return await notFound(reply, 'BRAND_UNKNOWN', 'No brand of this id is configured.')
+      return await reply.code(404).send({ status: 'error', error: 'BRAND_UNKNOWN',
+        message: 'No brand of this id is configured.' })
     }
-    const [view] = await readBrandViews(ctx.store, ctx.config.keyPrefix, [brand])
-    if (view === undefined || view.metrics === null) {
-      return await notFound(reply, 'METRICS_NOT_CACHED',
-        'Nothing is cached for this brand yet: it has not been refreshed successfully.')
-    }
-    return send(request, reply, etagOf([view]), view)
+    const answer = await cache.answer(brand, async () => {
+      const [view] = await readBrandViews(ctx.store, ctx.config.keyPrefix, [brand])
+      if (view === undefined || view.metrics === null) {
+        return { statusCode: 404, body: NOT_CACHED }
+      }
+      return { statusCode: 200, body: JSON.stringify(view), etag: etagOf([view]) }
+    })
+    return send(request, reply, answer)
   })
 }
 
@@ -68,11 +83,17 @@ export function etagOf (views: readonly BrandView[]): string {
   return `W/"${hash.digest('base64url').slice(0, 32)}"`
 }
 
-function send (request: FastifyRequest, reply: FastifyReply, etag: string, body: object):
-FastifyReply | object {
-  void reply.header('ETag', etag).header('Cache-Control', CACHE_CONTROL)
-  if (matches(request.headers['if-none-match'], etag)) return reply.code(304).send()
-  return body
+/** Sends a rendered answer: its body string as it is, or a 304 when the ETag matches. */
+async function send (request: FastifyRequest, reply: FastifyReply, answer: RenderedAnswer):
+Promise<FastifyReply> {
+  if (answer.etag !== undefined) {
+    void reply.header('ETag', answer.etag).header('Cache-Control', CACHE_CONTROL)
+    if (matches(request.headers['if-none-match'], answer.etag)) {
+      return await reply.code(304).send()
+    }
+  }
+  return await reply.code(answer.statusCode).type('application/json; charset=utf-8')
+    .send(answer.body)
 }
 
 /** If-None-Match uses the weak comparison: `W/` prefixes are ignored on both sides. */
@@ -80,9 +101,4 @@ function matches (header: string | undefined, etag: string): boolean {
   if (header === undefined) return false
   const bare = (tag: string): string => tag.trim().replace(/^W\//, '')
   return header.split(',').some((tag) => tag.trim() === '*' || bare(tag) === bare(etag))
-}
-
-async function notFound (reply: FastifyReply, code: string, message: string):
-Promise<FastifyReply> {
-  return await reply.code(404).send({ status: 'error', error: code, message })
 }

@@ -221,6 +221,7 @@ describe('numbers and defaults', () => {
     assert.equal(config.port, 8080)
     assert.equal(config.logLevel, 'info')
     assert.equal(config.shutdownTimeoutMs, 10000)
+    assert.equal(config.apiCacheMs, 1000)
     assert.equal(config.overallSummary, false)
     assert.equal(config.authToken, undefined)
     assert.equal(authMode(config), 'none')
@@ -263,6 +264,15 @@ describe('numbers and defaults', () => {
       }
     })
   }
+
+  test('should take API_CACHE_MS as milliseconds, 0 included to turn the cache off', () => {
+    assert.equal(loadConfig(env({ API_CACHE_MS: '250' })).apiCacheMs, 250)
+    assert.equal(loadConfig(env({ API_CACHE_MS: '0' })).apiCacheMs, 0)
+    for (const bad of ['abc', '-5', '1.5', '12abc']) {
+      const error = throwsConfigError(env({ API_CACHE_MS: bad }), 'API_CACHE_MS')
+      assert.match(error.message, /whole number \(0 or more\) of milliseconds/)
+    }
+  })
 
   test('should refuse a PORT above 65535', () => {
     throwsConfigError(env({ PORT: '70000' }), 'PORT')
