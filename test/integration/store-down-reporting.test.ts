@@ -52,7 +52,7 @@ describe('brand results while the cache store is down', () => {
         .filter((line) => line.msg === 'brand failed')
       assert.deepEqual(failed.map((line) => line.brand).sort(), ['acme', 'globex'])
       for (const line of failed) {
-        assert.equal(line.level, 40)
+        assert.equal(line.level, 'warn')
         assert.equal(line.code, 'STORE_UNAVAILABLE')
         assert.equal(typeof line.duration_ms, 'number')
       }
