@@ -61,7 +61,10 @@ export async function buildApp (appCtx: AppContext): Promise<FastifyInstance> {
     const code = error instanceof AppError ? error.code : (error.code ?? 'INTERNAL')
     if (status >= 500) request.log.error({ code, err: error.message }, 'request failed')
     else request.log.warn({ code, err: error.message }, 'request refused')
-    void reply.code(status).send({ status: 'error', error: code, message: publicMessage(status) })
+    // Which check refused a caller is for our log: the answer does not help a prober.
+    const publicCode = status === 401 ? 'UNAUTHORIZED' : code
+    void reply.code(status).send({ status: 'error', error: publicCode,
+      message: publicMessage(status) })
   })
 
   app.addHook('onClose', async () => {

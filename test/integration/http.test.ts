@@ -60,7 +60,7 @@ describe('HTTP app', { skip: await needs('postgres', 'redis') }, () => {
     for (const header of headers) {
       const response = await server.inject({ method: 'POST', url: '/qstash', headers: header })
       assert.equal(response.statusCode, 401, JSON.stringify(header))
-      assert.deepEqual(response.json(), { status: 'error', error: 'TOKEN_INVALID',
+      assert.deepEqual(response.json(), { status: 'error', error: 'UNAUTHORIZED',
         message: 'Authentication failed.' })
       assert.ok(!response.body.includes(TOKEN))
     }

@@ -202,7 +202,7 @@ describe('read API', { skip: await needs('redis') }, () => {
 
     assert.equal(without.statusCode, 401)
     assert.equal(without.headers['www-authenticate'], 'Bearer realm="metrics-cache"')
-    assert.equal(without.json().error, 'TOKEN_INVALID')
+    assert.equal(without.json().error, 'UNAUTHORIZED')
     assert.equal(wrong.statusCode, 401)
     assert.doesNotMatch(wrong.body, /read-secret/)
     assert.equal(right.statusCode, 200)

@@ -131,7 +131,7 @@ describe('POST /qstash signature verification', () => {
     const { statusCode, json } = await post(keys.app, BODY, expired)
 
     assert.equal(statusCode, 401)
-    assert.deepEqual(json, { status: 'error', error: 'SIGNATURE_INVALID',
+    assert.deepEqual(json, { status: 'error', error: 'UNAUTHORIZED',
       message: 'Authentication failed.' })
     const logged = keys.lines.slice(before).join('\n')
     assert.match(logged, /SIGNATURE_INVALID/)
