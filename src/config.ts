@@ -73,6 +73,12 @@ export interface Config {
   warnings: string[]
 }
 
+/**
+ * The longest wait a setting may ask for. Node's timers overflow past 2^31 - 1 ms and
+ * fire at once, and a brand's deadline adds a connect and two query timeouts.
+ */
+const MAX_MS = 86_400_000
+
 const URL_SCHEMES = ['postgres:', 'postgresql:', 'mysql:', 'mariadb:']
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
@@ -253,6 +259,10 @@ function readCache (env: Env, warnings: string[]): CacheConfig | undefined {
       throw new ConfigError(variable, `${variable} must be a redis:// or rediss:// URL, ` +
         'for example redis://default:password@host:6379.')
     }
+    if (!hasDatabaseNumber(url)) {
+      throw new ConfigError(variable, `${variable} may end in a database number from 0 to 15 ` +
+        '(redis://host:6379/2), or nothing for 0; Upstash has only database 0.')
+    }
     if (restUrl !== undefined) {
       warnings.push(`${variable} and UPSTASH_REDIS_REST_URL are both set: using ${variable}`)
     }
@@ -270,6 +280,12 @@ function readCache (env: Env, warnings: string[]): CacheConfig | undefined {
       'request), for example https://eu1-example-12345.upstash.io.')
   }
   return { kind: 'upstash-rest', url: restUrl, token: restToken }
+}
+
+/** A Redis URL's path: empty, or one of the 16 databases a Redis server has by default. */
+function hasDatabaseNumber (url: string): boolean {
+  const path = new URL(url).pathname.replace(/^\//, '')
+  return path === '' || (/^\d{1,2}$/.test(path) && Number(path) <= 15)
 }
 
 /** https anywhere; plain http only to a loopback address, where no one can listen in. */
@@ -316,13 +332,18 @@ function readPositiveInt (env: Env, names: string[], fallback: number, unit: str
     const kind = zeroAllowed ? 'whole number (0 or more)' : 'positive whole number'
     throw new ConfigError(name, `${name} must be a ${kind} of ${unit}, got "${raw}".`)
   }
+  if (unit === 'milliseconds' && value > MAX_MS) {
+    throw new ConfigError(name, `${name} must be at most ${MAX_MS} milliseconds (24 hours), ` +
+      `got "${raw}".`)
+  }
   return value
 }
 
 function readPort (env: Env): number {
-  const port = readPositiveInt(env, ['PORT'], 8080, 'port')
-  if (port > 65535) {
-    throw new ConfigError('PORT', `PORT must be between 1 and 65535, got "${port}".`)
+  const raw = nonEmpty(env.PORT)
+  const port = raw === undefined ? 8080 : Number(raw)
+  if (raw !== undefined && (!/^\d+$/.test(raw) || port < 1 || port > 65535)) {
+    throw new ConfigError('PORT', `PORT must be a whole number from 1 to 65535, got "${raw}".`)
   }
   return port
 }

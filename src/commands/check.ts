@@ -84,10 +84,13 @@ async function checkBrand (config: Config, brand: BrandConfig, sources: SourceRe
 Promise<BrandCheck> {
   const check = describeBrand(config, brand)
   if (brand.urlVariable === undefined) {
+    // Only names a shell can export: ACME_EU_DATABASE_URL, never ACME-EU_DATABASE_URL.
     const names = brandVariableNames(brand.id, 'DATABASE_URL', true)
+      .filter((name) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    const others = names.length > 1 ? ` (or ${names.slice(1).join(', ')})` : ''
     return { ...check, ok: false, error: 'no database URL',
-      fix: `set ${names[0]} (or ${names.slice(1).join(', ')}) to the brand's database ` +
-        'URL, for example postgres://user:password@host:5432/db' }
+      fix: `set ${names[0]}${others} to the brand's database URL, for example ` +
+        'postgres://user:password@host:5432/db' }
   }
   if (brand.problem !== undefined) {
     return { ...check, ok: false, error: brand.problem, fix: `correct ${brand.urlVariable}` }

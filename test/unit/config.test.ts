@@ -190,6 +190,30 @@ describe('cache store', () => {
     assert.doesNotMatch(error.message, /pw-x/)
   })
 
+  test('should refuse a database number Redis cannot select, naming the variable', () => {
+    throwsConfigError({ UPSTASH_REDIS_URL: 'redis://127.0.0.1:6379/notanumber' },
+      'UPSTASH_REDIS_URL')
+    throwsConfigError({ UPSTASH_REDIS_URL: 'redis://127.0.0.1:6379/99' }, 'UPSTASH_REDIS_URL')
+    assert.equal(loadConfig({ UPSTASH_REDIS_URL: 'redis://127.0.0.1:6379/2' }).cache?.kind,
+      'redis')
+    assert.equal(loadConfig({ UPSTASH_REDIS_URL: 'redis://127.0.0.1:6379/' }).cache?.kind,
+      'redis')
+  })
+
+  test('should refuse a wait longer than a day, which Node timers cannot hold', () => {
+    throwsConfigError(env({ METRICS_QUERY_TIMEOUT_MS: '99999999999999' }),
+      'METRICS_QUERY_TIMEOUT_MS')
+    throwsConfigError(env({ METRICS_CONNECT_TIMEOUT_MS: '86400001' }),
+      'METRICS_CONNECT_TIMEOUT_MS')
+    assert.equal(loadConfig(env({ SHUTDOWN_TIMEOUT_MS: '86400000' })).shutdownTimeoutMs,
+      86400000)
+  })
+
+  test('should name PORT and its range when it is not a port', () => {
+    const error = throwsConfigError(env({ PORT: 'http' }), 'PORT')
+    assert.match(error.message, /1 to 65535, got "http"/)
+  })
+
   test('should take an Upstash REST URL over https, or http only on this machine', () => {
     const rest = (url: string): Env => ({ UPSTASH_REDIS_REST_URL: url,
       UPSTASH_REDIS_REST_TOKEN: 'tok' })
