@@ -7,6 +7,7 @@ import { runGet } from './commands/get.js'
 import { loadConfig, openEndpointWarning, type BrandConfig, type Config } from './config.js'
 import { BrandUnknownError, ConfigError } from './errors.js'
 import { progressReporter, reportJson, reportTable } from './fetch-output.js'
+import { runInterruptible, SIGNAL_EXIT } from './interrupt.js'
 import { createLogger } from './logger.js'
 import { refreshBrands } from './refresh.js'
 import { closeRuntime, openRuntime } from './runtime.js'
@@ -81,7 +82,10 @@ async function runServe (config: Config): Promise<void> {
 }
 
 async function runFetch (config: Config, brandIds: string[], asJson: boolean): Promise<number> {
-  const log = createLogger(config.logLevel)
+  // A person at a terminal reads the progress lines: logs there say only what went wrong,
+  // unless LOG_LEVEL asks for more.
+  const quiet = !asJson && process.env.LOG_LEVEL === undefined
+  const log = createLogger(quiet ? 'warn' : config.logLevel)
   const runtime = openRuntime(config, log)
   try {
     const brands = pickBrands(config, brandIds)
@@ -89,13 +93,17 @@ async function runFetch (config: Config, brandIds: string[], asJson: boolean): P
     const onBrandResult = asJson
       ? undefined
       : progressReporter((brands ?? config.brands).length, write)
-    const report = await refreshBrands({ ...runtime, onBrandResult }, {
+    const pass = refreshBrands({ ...runtime, onBrandResult }, {
       brands,
       trigger: 'cli',
       runId: randomUUID()
     })
-    write(asJson ? reportJson(report) : reportTable(report))
-    return report.ok ? EXIT.ok : EXIT.failed
+    const { result: report, signal } = await runInterruptible(pass,
+      async () => { await runtime.sources.closeAll() }, log)
+
+    if (report !== undefined) write(asJson ? reportJson(report) : reportTable(report))
+    if (signal !== undefined) return SIGNAL_EXIT[signal] ?? EXIT.failed
+    return report?.ok === true ? EXIT.ok : EXIT.failed
   } finally {
     await closeRuntime(runtime)
   }
