@@ -21,6 +21,9 @@ export class RedisStore implements CacheStore {
   readonly #redis: Redis
   readonly #where: string
   readonly #timeoutMs: number
+  #isClosed = false
+  /** The last error the connection reported, such as WRONGPASS, to say why it closed. */
+  #lastError: string | undefined
 
   constructor (url: string, options: RedisStoreOptions = {}) {
     const timeout = options.commandTimeoutMs ?? 5000
@@ -33,6 +36,10 @@ export class RedisStore implements CacheStore {
       // A command sent while the connection is down fails at the next failed reconnect
       // attempt rather than the second, so a refused store answers within one interval.
       maxRetriesPerRequest: 0,
+      // ioredis queues commands of its own on every connect (CLIENT SETINFO, then INFO
+      // for its ready check), each with our command timeout; when the connection is
+      // refused (a wrong password) they outlive close() and held a `fetch` open 10 s.
+      disableClientInfo: true,
       lazyConnect: true,
       // On disconnect ioredis arms a timer to destroy the socket, which is never cleared
       // when the socket had already failed: it kept a `fetch` alive 2 s after Redis was
@@ -42,8 +49,10 @@ export class RedisStore implements CacheStore {
       retryStrategy: (times) => Math.min(times * 200, RECONNECT_MAX_MS),
       ...(parsed.protocol === 'rediss:' ? { tls: {} } : {})
     })
-    // Errors surface on each command; without a listener ioredis would print them.
-    this.#redis.on('error', () => {})
+    // Errors surface on each command; without a listener ioredis would print them. The
+    // latest is kept: a refused password otherwise shows only as "Connection is closed".
+    this.#redis.on('error', (error: Error) => { this.#lastError = error.message })
+    this.#redis.on('ready', () => { this.#lastError = undefined })
   }
 
   async writeMetrics (write: MetricsWrite): Promise<void> {
@@ -96,6 +105,7 @@ export class RedisStore implements CacheStore {
   }
 
   async close (): Promise<void> {
+    this.#isClosed = true
     this.#redis.disconnect()
   }
 
@@ -106,6 +116,9 @@ export class RedisStore implements CacheStore {
    * behind it, which is how a store that comes back is used again.
    */
   async #run<T> (what: string, command: () => Promise<T>): Promise<T> {
+    // A late command (a lock release retried in the background) must not wake a closed
+    // client: ioredis would queue it and hold the process open on its timers.
+    if (this.#isClosed) throw new StoreError(`Redis at ${this.#where} is closed: cannot ${what}.`)
     try {
       return await withDeadline((async () => {
         if (this.#redis.status === 'wait') await this.#redis.connect()
@@ -113,7 +126,10 @@ export class RedisStore implements CacheStore {
       })(), this.#timeoutMs, 'the command')
     } catch (error) {
       if (error instanceof StoreError) throw error
-      const reason = error instanceof Error ? error.message : String(error)
+      let reason = error instanceof Error ? error.message : String(error)
+      if (this.#lastError !== undefined && !reason.includes(this.#lastError)) {
+        reason += ` (the connection reported: ${this.#lastError})`
+      }
       throw new StoreError(`Redis at ${this.#where} failed to ${what}: ${reason}`,
         { cause: error })
     }

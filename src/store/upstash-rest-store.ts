@@ -24,6 +24,7 @@ export class UpstashRestStore implements CacheStore {
   readonly #where: string
   readonly #token: string
   readonly #timeoutMs: number
+  #isClosed = false
 
   constructor (url: string, token: string, options: UpstashRestStoreOptions = {}) {
     this.#timeoutMs = options.commandTimeoutMs ?? 5000
@@ -86,10 +87,17 @@ export class UpstashRestStore implements CacheStore {
     await this.#run('ping', async () => await this.#redis.ping())
   }
 
-  /** Nothing to close: every command is its own HTTP request. */
-  async close (): Promise<void> {}
+  /** Every command is its own HTTP request: closing only refuses later ones. */
+  async close (): Promise<void> {
+    this.#isClosed = true
+  }
 
   async #run<T> (what: string, command: () => Promise<T>): Promise<T> {
+    // A late command (a lock release retried in the background) would hold the process
+    // open for its whole deadline after the CLI is done.
+    if (this.#isClosed) {
+      throw new StoreError(`Upstash REST at ${this.#where} is closed: cannot ${what}.`)
+    }
     try {
       // The request's own signal normally fires first; this bounds anything after it.
       return await withDeadline(command(), this.#timeoutMs + 1000, `Upstash ${what}`)

@@ -23,7 +23,10 @@ describe('RedisStore deadlines', { skip: await needs('redis') }, () => {
         const first = await failsAfter(async () => await store.getMany(['a']))
         const second = await failsAfter(async () => await store.tryLock('a', 'b', 1000))
         t.diagnostic(`hung store: first command failed in ${first} ms, second in ${second} ms`)
-        for (const ms of [first, second]) assert.ok(ms >= 950 && ms < 1400, `${ms} ms`)
+        assert.ok(first >= 950 && first < 1400, `first: ${first} ms`)
+        // The second may fail at once, when the connection has been given up meanwhile,
+        // but never later than its own deadline.
+        assert.ok(second < 1400, `second: ${second} ms`)
       } finally {
         await store.close()
         await silent.close()

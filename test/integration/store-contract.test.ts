@@ -249,4 +249,13 @@ describe('UpstashRestStore over the REST protocol', { skip: redisSkip }, () => {
       return true
     })
   })
+
+  test('should send nothing once closed, so a late command cannot hold the process', async () => {
+    const store = new UpstashRestStore(fixture.url, fixture.token)
+    await store.close()
+    fixture.requests.length = 0
+
+    await assert.rejects(store.unlock(`${prefix}lock`, 't'), /is closed/)
+    assert.deepEqual(fixture.requests, [])
+  })
 })
