@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import { withDeadline } from './deadline.js'
+import { ConfigError } from './errors.js'
 import { closeRuntime, type Runtime } from './runtime.js'
 
 /**
@@ -23,7 +24,12 @@ export async function serve (runtime: Runtime, host = '0.0.0.0'): Promise<Fastif
     if (stopping) void reply.header('connection', 'close')
     return payload
   })
-  await app.listen({ port: runtime.config.port, host })
+  try {
+    await app.listen({ port: runtime.config.port, host })
+  } catch (error) {
+    await app.close()
+    throw listenError(error, runtime.config.port, host)
+  }
 
   const stop = (signal: NodeJS.Signals): void => {
     stopping = true
@@ -69,4 +75,19 @@ async function abandonPass (runtime: Runtime, closing: Promise<unknown>): Promis
       runtime.log.warn({ grace_ms: SETTLE_GRACE_MS }, 'the pass in flight did not settle in time')
     })
   await closeRuntime(runtime)
+}
+
+/** A port or address we cannot listen on is a setting to change, not a crash. */
+function listenError (error: unknown, port: number, host: string): unknown {
+  const code = (error as { code?: unknown }).code
+  if (code === 'EADDRINUSE' || code === 'EACCES') {
+    return new ConfigError('PORT', `Port ${port} on ${host} is ` +
+      `${code === 'EADDRINUSE' ? 'already in use' : 'not open to this user'}: stop what ` +
+      'listens there or set PORT to another port.')
+  }
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new ConfigError('HOST', `HOST "${host}" is not an address of this machine: use ` +
+      '0.0.0.0 for every interface, 127.0.0.1 for this machine only, or one of its addresses.')
+  }
+  return error
 }

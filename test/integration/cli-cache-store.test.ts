@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createServer } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { startDemoDatabases, type DemoDatabase } from '../../src/demo/databases.js'
 import { startCli, waitForHttp } from '../cli-process.js'
@@ -54,4 +55,24 @@ describe('serve and fetch without a real cache store', () => {
     assert.equal(code, 0, stderr)
     assert.match(stderr, /nothing survives a restart/)
   })
+
+  it('should exit 2 naming PORT when the port is taken, and HOST when it is no address',
+    async () => {
+      const blocker = createServer()
+      const port = await freePort()
+      await new Promise<void>((resolve) => { blocker.listen(port, '0.0.0.0', resolve) })
+      try {
+        const taken = await (await startCli(['serve'],
+          { ...brandEnv, CACHE_STORE: 'memory', PORT: String(port) })).done
+        assert.equal(taken.code, 2, taken.stderr)
+        assert.match(taken.stderr, new RegExp(`Port ${port} on 0.0.0.0 is already in use.*PORT`))
+      } finally {
+        blocker.close()
+      }
+
+      const wrongHost = await (await startCli(['serve'], { ...brandEnv, CACHE_STORE: 'memory',
+        PORT: String(await freePort()), HOST: '192.0.2.1' })).done
+      assert.equal(wrongHost.code, 2, wrongHost.stderr)
+      assert.match(wrongHost.stderr, /HOST "192.0.2.1" is not an address of this machine/)
+    })
 })
