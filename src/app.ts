@@ -67,6 +67,12 @@ export async function buildApp (appCtx: AppContext): Promise<FastifyInstance> {
       message: publicMessage(status) })
   })
 
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ status: 'error', error: 'NOT_FOUND',
+      message: `There is no ${request.method} ${request.url.split('?')[0]}: see the README's ` +
+        'HTTP endpoints.' })
+  })
+
   app.addHook('onClose', async () => {
     await Promise.all([ctx.store.close(), ctx.sources.closeAll()])
   })

@@ -131,6 +131,15 @@ describe('HTTP app', { skip: await needs('postgres', 'redis') }, () => {
     assert.deepEqual(await redis.keys(`${prefix}*`), [])
   })
 
+  test('should answer an unknown route in the same error shape as every other', async () => {
+    const { app: server } = await app()
+    const response = await server.inject({ method: 'PUT', url: '/qstash?token=abc' })
+
+    assert.equal(response.statusCode, 404)
+    assert.deepEqual(response.json(), { status: 'error', error: 'NOT_FOUND',
+      message: 'There is no PUT /qstash: see the README\'s HTTP endpoints.' })
+  })
+
   test('should refresh only the brands a {"brands": [...]} body names', async () => {
     const { app: server, prefix } = await app()
     const response = await server.inject({ method: 'POST', url: '/qstash', headers: bearer,
