@@ -50,6 +50,12 @@ async function main (argv: string[]): Promise<number> {
     return command === undefined && !values.help ? EXIT.config : EXIT.ok
   }
 
+  const allowed = command === 'get' ? 2 : 1
+  if (positionals.length > allowed) {
+    throw new ConfigError('command', `"${command}" takes ${allowed === 2 ? 'one brand id' :
+      'no word'} after it, got "${positionals.slice(allowed).join(' ')}": options start with --.`)
+  }
+
   // The demo brings its own brands and store: a .env meant for production stays unread.
   if (command === 'demo') {
     return await runDemo({ once: values.once, env: process.env, out: process.stdout })

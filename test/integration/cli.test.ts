@@ -118,6 +118,13 @@ describe('metrics-cache fetch', { skip: await needs('postgres', 'redis') }, () =
     assert.match(run.stderr, /Unknown brand "nope"/)
   })
 
+  test('should exit 2 on a stray word instead of ignoring it', async () => {
+    const run = await fetch(['acme'], env().env)
+
+    assert.equal(run.code, 2)
+    assert.match(run.stderr, /"fetch" takes no word after it, got "acme"/)
+  })
+
   test('should read a .env file in the working directory', async () => {
     const { env: environment, prefix } = env()
     const own = await tempDir()
