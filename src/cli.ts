@@ -128,6 +128,9 @@ function pickBrands (config: Config, ids: string[]): BrandConfig[] | undefined {
 }
 
 main(process.argv.slice(2)).then((code) => {
+  // An interrupted run leaves nothing of ours open, but a driver may still hold a socket
+  // to a host that never answered until its own timeout: stop now, as the signal asked.
+  if (Object.values(SIGNAL_EXIT).includes(code)) process.exit(code)
   if (code !== EXIT.ok || process.argv[2] !== 'serve') process.exitCode = code
 }, (error: unknown) => {
   if (error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true) {

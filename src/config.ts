@@ -242,6 +242,13 @@ function checkDatabaseUrl (url: string, variable: string): string | undefined {
     return `${variable} has the scheme "${parsed.protocol}": expected postgres://, ` +
       'postgresql://, mysql:// or mariadb://.'
   }
+  // No host means "postgres:user:pw@host" (no //); a "#" means a password with an
+  // unencoded # or @, which cuts the URL short. Either would connect somewhere else.
+  if (parsed.host === '' || parsed.hash !== '') {
+    return `${variable} does not parse as user, password, host and database: write it as ` +
+      'postgres://user:password@host:5432/db, with "@", "#", "/" and ":" in the password ' +
+      'percent-encoded (%40, %23, %2F, %3A).'
+  }
   return undefined
 }
 

@@ -210,6 +210,9 @@ export function maskUrl (url: string): string {
   } catch {
     return '(not a valid URL)'
   }
+  // Without a host the "user:password@" part is in the path, and a "#" may hold the rest
+  // of an unencoded password: neither can be shown safely.
+  if (parsed.host === '' || parsed.hash !== '') return '(not a valid URL)'
   if (parsed.password !== '') parsed.password = '***'
   for (const name of [...new Set(parsed.searchParams.keys())]) {
     if (SECRET_PARAM.test(name)) parsed.searchParams.set(name, '***')

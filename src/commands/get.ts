@@ -19,7 +19,13 @@ Promise<number> {
     throw new ConfigError('BRAND', new BrandUnknownError(brand, ids).message)
   }
 
-  const store = openStore(requireCache(config))
+  const cache = requireCache(config)
+  if (cache.kind === 'memory') {
+    throw new ConfigError('CACHE_STORE', 'get reads the cache store, and CACHE_STORE=memory ' +
+      'keeps one only inside the process that runs serve or demo: ask that process with ' +
+      `GET /api/metrics/${brand}, or point get at the Redis the service uses.`)
+  }
+  const store = openStore(cache)
   let view: BrandView | undefined
   try {
     [view] = await readBrandViews(store, config.keyPrefix, [brand])

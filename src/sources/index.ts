@@ -50,11 +50,16 @@ export class SourceRegistry {
   readonly #options: SourceOptions
   readonly #maxOpen: number
   #isClosed = false
+  /** Rejects when closeAll() is called. */
+  readonly #closed: Promise<never>
+  #closeNow: (error: Error) => void = () => {}
 
   constructor (options: RegistryOptions) {
     this.#options = { connectTimeoutMs: options.connectTimeoutMs,
       queryTimeoutMs: options.queryTimeoutMs }
     this.#maxOpen = options.maxOpen ?? Number.POSITIVE_INFINITY
+    this.#closed = new Promise<never>((_resolve, reject) => { this.#closeNow = reject })
+    this.#closed.catch(() => {})
   }
 
   /** The brand's source; throws BrandConfigError when the brand cannot have one. */
@@ -88,7 +93,9 @@ export class SourceRegistry {
     const source = this.get(brand)
     this.#inUse.set(brand.id, (this.#inUse.get(brand.id) ?? 0) + 1)
     try {
-      return await work(source)
+      // closeAll() ends every use at once, even one stuck in a connect that no driver can
+      // abort: the refresh records its failure and frees its lock while the store is open.
+      return await Promise.race([work(source), this.#closed])
     } finally {
       const left = (this.#inUse.get(brand.id) ?? 1) - 1
       if (left === 0) this.#inUse.delete(brand.id)
@@ -104,6 +111,8 @@ export class SourceRegistry {
 
   async closeAll (): Promise<void> {
     this.#isClosed = true
+    this.#closeNow(new SourceConnectError('The refresh was cancelled: the service is ' +
+      'shutting down.'))
     const sources = [...this.#sources.values()]
     this.#sources.clear()
     await Promise.all([...this.#closing,

@@ -1,5 +1,5 @@
 import mysql from 'mysql2'
-import type { FieldPacket, Pool, PoolConnection, PoolOptions } from 'mysql2'
+import type { Connection, FieldPacket, Pool, PoolConnection, PoolOptions } from 'mysql2'
 import { SourceConnectError, SourceQueryError } from '../errors.js'
 import { DeadlineError, withDeadline } from '../deadline.js'
 import { integerFromText, uniqueColumnNames, type JsonRow } from '../metrics/json-values.js'
@@ -52,6 +52,7 @@ export class MysqlSource implements Source {
   readonly #url: string
   readonly #options: SourceOptions
   readonly #prepared = new WeakSet<PoolConnection>()
+  readonly #active = new Set<PoolConnection>()
 
   constructor (url: string, options: SourceOptions) {
     this.target = describeUrl(url, 'mysql')
@@ -88,9 +89,27 @@ export class MysqlSource implements Source {
   }
 
   async close (): Promise<void> {
+    if (this.#active.size > 0) await this.#killActive()
     const ended = new Promise<void>((resolve) => { this.#pool.end(() => { resolve() }) })
     await withDeadline(ended, this.#options.connectTimeoutMs, 'closing the pool')
       .catch(() => {})
+  }
+
+  /**
+   * Stops the statements still running, best effort under the connect deadline: a
+   * closed pool does not stop them, and the server would run them to their end.
+   */
+  async #killActive (): Promise<void> {
+    const ids = [...this.#active].map((conn) => conn.threadId)
+    const killer = mysql.createConnection(mysqlPoolOptions(this.#url, this.#options))
+    killer.on('error', () => {})
+    const kill = async (): Promise<void> => {
+      for (const id of ids) await query(killer, `KILL QUERY ${id}`)
+    }
+    await withDeadline(kill(), this.#options.connectTimeoutMs, 'stopping running queries')
+      .catch(() => {})
+    killer.destroy()
+    for (const conn of this.#active) conn.destroy()
   }
 
   /**
@@ -101,6 +120,7 @@ export class MysqlSource implements Source {
   async #withConnection<T> (work: (conn: PoolConnection, discard: () => void) => Promise<T>):
   Promise<T> {
     const conn = await this.#connect()
+    this.#active.add(conn)
     let destroyed = false
     const discard = (): void => {
       destroyed = true
@@ -115,6 +135,8 @@ export class MysqlSource implements Source {
     } catch (error) {
       if (!destroyed) discard()
       throw this.#queryError(error)
+    } finally {
+      this.#active.delete(conn)
     }
   }
 
@@ -185,7 +207,7 @@ export class MysqlSource implements Source {
   }
 }
 
-async function query<T> (conn: PoolConnection, sql: string, values: unknown[] = []):
+async function query<T> (conn: Connection, sql: string, values: unknown[] = []):
 Promise<T[]> {
   return await new Promise((resolve, reject) => {
     conn.query(sql, values, (error, rows) => {

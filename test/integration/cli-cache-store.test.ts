@@ -40,6 +40,15 @@ describe('serve and fetch without a real cache store', () => {
       assert.match(stderr, /CACHE_STORE=memory keeps metrics inside this process/)
     })
 
+  it('should refuse get with CACHE_STORE=memory, where no other process holds a cache',
+    async () => {
+      const { code, stderr } = await (await startCli(['get', 'shop'],
+        { ...brandEnv, CACHE_STORE: 'memory' })).done
+
+      assert.equal(code, 2)
+      assert.match(stderr, /CACHE_STORE=memory keeps one only inside the process/)
+    })
+
   it('should serve with CACHE_STORE=memory and stop with exit 0 on SIGTERM', async () => {
     const port = await freePort()
     const { child, done } = await startCli(['serve'],

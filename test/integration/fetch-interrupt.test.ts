@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startCli } from '../cli-process.js'
-import { eventually, ourSessions } from '../faults.js'
+import { eventually, ourSessions, startSilentServer } from '../faults.js'
 import { createPgDatabase, deletePrefix, needs, redisClient, REDIS_URL, uniquePrefix,
   type TestDatabase } from '../helper.js'
 
@@ -45,4 +45,31 @@ describe('fetch interrupted by a signal', { skip: await needs('postgres', 'redis
           'no session left on the brand database')
       })
   }
+
+  test('should stop at once on SIGTERM while a brand database never answers its connect',
+    async () => {
+      const silent = await startSilentServer()
+      try {
+        const { child, done } = await startCli(['fetch', '--json'], {
+          BRANDS: 'hung',
+          HUNG_DATABASE_URL: `postgres://u:pw@127.0.0.1:${silent.port}/x`,
+          UPSTASH_REDIS_URL: REDIS_URL,
+          METRICS_KEY_PREFIX: prefix,
+          LOG_LEVEL: 'warn'
+        })
+        assert.equal(await eventually(async () => silent.open() > 0, true, 15_000), true,
+          'the connect started')
+
+        const sent = Date.now()
+        child.kill('SIGTERM')
+        const { code, stderr } = await done
+
+        assert.equal(code, 143, stderr)
+        assert.ok(Date.now() - sent < 4000, `exited ${Date.now() - sent} ms after SIGTERM`)
+        assert.equal(await redis.exists(`${prefix}hung:lock`), 0, 'the lock was freed')
+        assert.equal(JSON.parse(await redis.get(`${prefix}hung:status`) ?? '{}').ok, false)
+      } finally {
+        await silent.close()
+      }
+    })
 })

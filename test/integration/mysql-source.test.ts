@@ -86,6 +86,22 @@ describe('MySQL/MariaDB source', { skip: await needs('mysql') }, () => {
       [])
   })
 
+  test('should stop a running statement on close instead of letting it run out', async () => {
+    const closing = new MysqlSource(db.url, OPTIONS)
+    const running = closing.runReadOnly('SELECT SLEEP(20) AS slept', 1)
+    const outcome = running.then(() => 'finished', () => 'stopped')
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const started = Date.now()
+
+    await closing.close()
+
+    assert.equal(await outcome, 'stopped')
+    assert.ok(Date.now() - started < 3000, `close took ${Date.now() - started} ms`)
+    const [left] = await db.query('SELECT COUNT(*) AS n FROM information_schema.processlist ' +
+      'WHERE info LIKE \'SELECT SLEEP(20)%\'') as Array<{ n: number | string }>
+    assert.equal(Number(left?.n), 0, 'the statement still runs on the server')
+  })
+
   test('should suffix a column name that a query repeats', async () => {
     const { rows } = await source.runReadOnly('SELECT 1 AS count, 2 AS count, 3 AS count', 10)
 

@@ -5,6 +5,7 @@ import type { BrandConfig, Config, Env } from '../../src/config.js'
 import { refreshBrands } from '../../src/refresh.js'
 import { closeRuntime, openRuntime } from '../../src/runtime.js'
 import { SourceConnectError } from '../../src/errors.js'
+import { startSilentServer } from '../faults.js'
 import { maxOpenSources, SourceRegistry } from '../../src/sources/index.js'
 import { MemoryStore } from '../../src/store/memory-store.js'
 import { adminQuery, createPgDatabase, needs, REDIS_URL, silentLog, testConfig,
@@ -146,5 +147,25 @@ describe('source registry after closeAll', () => {
     assert.throws(() => registry.get({ id: 'late', databaseUrl: 'postgres://u@127.0.0.1:1/x' }),
       (error: unknown) => error instanceof SourceConnectError && /shutting down/.test(error.message))
     assert.equal(registry.size, 0)
+  })
+
+  test('should end a use stuck in a connect at once when closed', async () => {
+    const silent = await startSilentServer()
+    const registry = new SourceRegistry({ connectTimeoutMs: 10_000, queryTimeoutMs: 1000 })
+    const brand = { id: 'hung', databaseUrl: `postgres://u:pw@127.0.0.1:${silent.port}/x` }
+    try {
+      const using = registry.use(brand, async (source) => { await source.ping() })
+      const outcome = using.then(() => 'settled', (error: unknown) => error)
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      const closed = Date.now()
+      void registry.closeAll()
+
+      const error = await outcome
+      assert.ok(error instanceof SourceConnectError, String(error))
+      assert.match(error.message, /shutting down/)
+      assert.ok(Date.now() - closed < 1000, `ended ${Date.now() - closed} ms after closeAll`)
+    } finally {
+      await silent.close()
+    }
   })
 })

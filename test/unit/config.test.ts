@@ -160,6 +160,15 @@ describe('a bad brand', () => {
     assert.match(brand(config, 'acme-eu').problem ?? '', /set ACME_EU_DATABASE_URL /)
   })
 
+  test('should refuse a URL without // or with an unencoded # in its password', () => {
+    for (const url of ['postgres:u:PassWd9@127.0.0.1/x', 'postgres://u:Pa@ss#Wd9@127.0.0.1/x']) {
+      const problem = brand(loadConfig({ BRANDS: 'acme', ACME_DATABASE_URL: url }), 'acme')
+        .problem ?? ''
+      assert.match(problem, /ACME_DATABASE_URL does not parse.*percent-encoded/)
+      assert.doesNotMatch(problem, /PassWd9|Wd9/)
+    }
+  })
+
   test('should record a problem for a URL that does not parse', () => {
     const config = loadConfig({ BRANDS: 'acme', ACME_DATABASE_URL: 'not a url' })
     assert.match(brand(config, 'acme').problem ?? '', /ACME_DATABASE_URL is not a valid URL/)

@@ -17,3 +17,8 @@ test('should hide query parameters that look secret', () => {
 test('should never print a URL it cannot parse', () => {
   assert.equal(maskUrl('postgres://user:pa ss@'), '(not a valid URL)')
 })
+
+test('should print no URL whose password could not be told apart', () => {
+  assert.equal(maskUrl('postgres:u:PassWd9@127.0.0.1/x'), '(not a valid URL)')
+  assert.equal(maskUrl('postgres://u:Pa@ss#Wd9@127.0.0.1/x'), '(not a valid URL)')
+})
