@@ -50,6 +50,7 @@ export class SourceRegistry {
   readonly #options: SourceOptions
   readonly #maxOpen: number
   #isClosed = false
+  #closedAll: Promise<void> | undefined
   /** Rejects when closeAll() is called. */
   readonly #closed: Promise<never>
   #closeNow: (error: Error) => void = () => {}
@@ -109,7 +110,17 @@ export class SourceRegistry {
     return this.#sources.size
   }
 
+  /**
+   * Closes every source, cancelling what they run. A second call waits for the first:
+   * whoever closes last (a shutdown after an interrupt) must not return before the
+   * running statements have been cancelled.
+   */
   async closeAll (): Promise<void> {
+    this.#closedAll ??= this.#closeEverything()
+    await this.#closedAll
+  }
+
+  async #closeEverything (): Promise<void> {
     this.#isClosed = true
     this.#closeNow(new SourceConnectError('The refresh was cancelled: the service is ' +
       'shutting down.'))

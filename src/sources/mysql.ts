@@ -4,8 +4,8 @@ import { SourceConnectError, SourceQueryError } from '../errors.js'
 import { DeadlineError, withDeadline } from '../deadline.js'
 import { integerFromText, uniqueColumnNames, type JsonRow } from '../metrics/json-values.js'
 import { MYSQL_DRIVER_TYPES, mysqlJsonValue } from '../metrics/mysql-values.js'
-import { describeUrl, noResultSet, redactUrl, type QueryRows, type Source, type SourceOptions,
-  type SourceTarget } from './source.js'
+import { closeDeadlineMs, describeUrl, noResultSet, redactUrl, type QueryRows, type Source,
+  type SourceOptions, type SourceTarget } from './source.js'
 import { mysqlSsl } from './tls.js'
 
 /** Connections a brand may hold at once: its three default counts run side by side. */
@@ -91,7 +91,7 @@ export class MysqlSource implements Source {
   async close (): Promise<void> {
     if (this.#active.size > 0) await this.#killActive()
     const ended = new Promise<void>((resolve) => { this.#pool.end(() => { resolve() }) })
-    await withDeadline(ended, this.#options.connectTimeoutMs, 'closing the pool')
+    await withDeadline(ended, closeDeadlineMs(this.#options), 'closing the pool')
       .catch(() => {})
   }
 
@@ -106,7 +106,7 @@ export class MysqlSource implements Source {
     const kill = async (): Promise<void> => {
       for (const id of ids) await query(killer, `KILL QUERY ${id}`)
     }
-    await withDeadline(kill(), this.#options.connectTimeoutMs, 'stopping running queries')
+    await withDeadline(kill(), closeDeadlineMs(this.#options), 'stopping running queries')
       .catch(() => {})
     killer.destroy()
     for (const conn of this.#active) conn.destroy()

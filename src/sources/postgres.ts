@@ -5,7 +5,7 @@ import { DeadlineError, withDeadline } from '../deadline.js'
 import { integerFromText, uniqueColumnNames, type JsonRow, type JsonValue } from
   '../metrics/json-values.js'
 import { pgJsonTypes } from '../metrics/pg-values.js'
-import { describeUrl, noResultSet, redactUrl, type QueryRows, type Source,
+import { closeDeadlineMs, describeUrl, noResultSet, redactUrl, type QueryRows, type Source,
   type SourceOptions, type SourceTarget } from './source.js'
 import { postgresConnection } from './tls.js'
 
@@ -84,7 +84,7 @@ export class PostgresSource implements Source {
    */
   async close (): Promise<void> {
     if (this.#active.size > 0) await this.#cancelActive()
-    await withDeadline(this.#pool.end(), this.#options.connectTimeoutMs, 'closing the pool')
+    await withDeadline(this.#pool.end(), closeDeadlineMs(this.#options), 'closing the pool')
       .catch(() => {})
   }
 
@@ -99,7 +99,7 @@ export class PostgresSource implements Source {
       application_name: 'metrics-cache'
     })
     canceller.on('error', () => {})
-    const deadline = this.#options.connectTimeoutMs
+    const deadline = closeDeadlineMs(this.#options)
     try {
       await withDeadline((async () => {
         await canceller.connect()

@@ -78,3 +78,12 @@ export function noResultSet (): SourceQueryError {
   return new SourceQueryError('The custom query returned no result set: it must be a ' +
     'statement that returns rows, such as SELECT.', { isRetryable: false })
 }
+
+/**
+ * How long closing a source may take: closing happens at shutdown or on an interrupt,
+ * where a connect to a host that never answers must not hold the process for its whole
+ * connect timeout. What is still open then goes with the process.
+ */
+export function closeDeadlineMs (options: SourceOptions): number {
+  return Math.min(options.connectTimeoutMs, 2000)
+}
