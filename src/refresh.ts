@@ -72,8 +72,9 @@ Promise<RefreshReport> {
   log.info({ brands: brands.length }, 'refresh started')
 
   const limit = pLimit(ctx.config.concurrency)
+  const scheduler = schedulerOf(ctx)
   const outcomes = await Promise.all(brands.map(async (brand) =>
-    await limit(async () => await schedulerOf(ctx).refresh(brand, log))))
+    await limit(async () => await scheduler.refresh(brand, log))))
 
   const results: Record<string, BrandResult> = {}
   brands.forEach((brand, i) => { results[brand.id] = outcomes[i] as BrandResult })

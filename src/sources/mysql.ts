@@ -4,8 +4,8 @@ import { SourceConnectError, SourceQueryError } from '../errors.js'
 import { DeadlineError, withDeadline } from '../deadline.js'
 import { integerFromText, uniqueColumnNames, type JsonRow } from '../metrics/json-values.js'
 import { MYSQL_DRIVER_TYPES, mysqlJsonValue } from '../metrics/mysql-values.js'
-import { closeDeadlineMs, describeUrl, noResultSet, redactUrl, type QueryRows, type Source,
-  type SourceOptions, type SourceTarget } from './source.js'
+import { closeDeadlineMs, describeUrl, noResultSet, queryFailed, redactUrl, sqlstateOf,
+  type QueryRows, type Source, type SourceOptions, type SourceTarget } from './source.js'
 import { mysqlSsl } from './tls.js'
 
 /** Connections a brand may hold at once: its three default counts run side by side. */
@@ -184,20 +184,13 @@ export class MysqlSource implements Source {
   #queryError (error: unknown): SourceQueryError | SourceConnectError {
     if (error instanceof SourceConnectError || error instanceof SourceQueryError) return error
     const { errno, sqlState } = error as { errno?: unknown, sqlState?: unknown }
-    const state = typeof sqlState === 'string' && /^[0-9A-Z]{5}$/.test(sqlState)
-      ? sqlState
-      : undefined
-    const isTimeout = error instanceof DeadlineError ||
-      (typeof errno === 'number' && TIMEOUT_ERRNOS.has(errno))
-    const message = isTimeout
-      ? `The query did not finish within ${this.#options.queryTimeoutMs} ms ` +
-        '(METRICS_QUERY_TIMEOUT_MS).'
-      : `The query failed: ${this.#safeMessage(error)}` +
-        (state === undefined ? '' : ` (SQLSTATE ${state})`)
-    return new SourceQueryError(message, {
-      cause: error,
-      isTimeout,
-      isRetryable: isTimeout || state === undefined || !PERMANENT_SQLSTATE.test(state)
+    return queryFailed(error, {
+      message: this.#safeMessage(error),
+      sqlstate: sqlstateOf(sqlState),
+      isTimeout: error instanceof DeadlineError ||
+        (typeof errno === 'number' && TIMEOUT_ERRNOS.has(errno)),
+      queryTimeoutMs: this.#options.queryTimeoutMs,
+      permanent: PERMANENT_SQLSTATE
     })
   }
 

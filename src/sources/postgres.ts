@@ -5,8 +5,8 @@ import { DeadlineError, withDeadline } from '../deadline.js'
 import { integerFromText, uniqueColumnNames, type JsonRow, type JsonValue } from
   '../metrics/json-values.js'
 import { pgJsonTypes } from '../metrics/pg-values.js'
-import { closeDeadlineMs, describeUrl, noResultSet, redactUrl, type QueryRows, type Source,
-  type SourceOptions, type SourceTarget } from './source.js'
+import { closeDeadlineMs, describeUrl, noResultSet, queryFailed, redactUrl, sqlstateOf,
+  type QueryRows, type Source, type SourceOptions, type SourceTarget } from './source.js'
 import { postgresConnection } from './tls.js'
 
 /** Connections a brand may hold at once: its three default counts run side by side. */
@@ -149,21 +149,17 @@ export class PostgresSource implements Source {
 
   #queryError (error: unknown): SourceQueryError {
     if (error instanceof SourceQueryError) return error
-    const code = (error as { code?: unknown }).code
-    const sqlstate = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined
-    // 57014 is any cancelled statement: only statement_timeout's is a timeout, a cancel
-    // at shutdown is not.
-    const isTimeout = error instanceof DeadlineError ||
-      (sqlstate === '57014' && /statement timeout/i.test(this.#safeMessage(error)))
-    const message = isTimeout
-      ? `The query did not finish within ${this.#options.queryTimeoutMs} ms ` +
-        '(METRICS_QUERY_TIMEOUT_MS).'
-      : `The query failed: ${this.#safeMessage(error)}` +
-        (sqlstate === undefined ? '' : ` (SQLSTATE ${sqlstate})`)
-    return new SourceQueryError(message, {
-      cause: error,
-      isTimeout,
-      isRetryable: sqlstate === undefined || !PERMANENT_SQLSTATE.test(sqlstate)
+    const message = this.#safeMessage(error)
+    const sqlstate = sqlstateOf((error as { code?: unknown }).code)
+    return queryFailed(error, {
+      message,
+      sqlstate,
+      // 57014 is any cancelled statement: only statement_timeout's is a timeout, a
+      // cancel at shutdown is not.
+      isTimeout: error instanceof DeadlineError ||
+        (sqlstate === '57014' && /statement timeout/i.test(message)),
+      queryTimeoutMs: this.#options.queryTimeoutMs,
+      permanent: PERMANENT_SQLSTATE
     })
   }
 

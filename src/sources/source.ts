@@ -87,3 +87,33 @@ export function noResultSet (): SourceQueryError {
 export function closeDeadlineMs (options: SourceOptions): number {
   return Math.min(options.connectTimeoutMs, 2000)
 }
+
+export interface QueryFailure {
+  /** The driver's message, already scrubbed of the URL and password. */
+  message: string
+  /** The SQLSTATE the server sent, if any. */
+  sqlstate: string | undefined
+  isTimeout: boolean
+  queryTimeoutMs: number
+  /** SQLSTATEs that mean the SQL itself is wrong, so retrying cannot help. */
+  permanent: RegExp
+}
+
+/** A five-character SQLSTATE, or undefined for anything else a driver puts there. */
+export function sqlstateOf (value: unknown): string | undefined {
+  return typeof value === 'string' && /^[0-9A-Z]{5}$/.test(value) ? value : undefined
+}
+
+/** The one wording every source gives a failed or timed-out statement. */
+export function queryFailed (cause: unknown, failure: QueryFailure): SourceQueryError {
+  const { message, sqlstate, isTimeout } = failure
+  const text = isTimeout
+    ? `The query did not finish within ${failure.queryTimeoutMs} ms ` +
+      '(METRICS_QUERY_TIMEOUT_MS).'
+    : `The query failed: ${message}` + (sqlstate === undefined ? '' : ` (SQLSTATE ${sqlstate})`)
+  return new SourceQueryError(text, {
+    cause,
+    isTimeout,
+    isRetryable: isTimeout || sqlstate === undefined || !failure.permanent.test(sqlstate)
+  })
+}
